@@ -1,0 +1,276 @@
+/**
+ * Authoring types: what an actor is, what it receives, and the service and
+ * client it calls. Only types live here; hosts provide the implementations.
+ *
+ * @module
+ */
+
+/**
+ * Creates a fresh actor instance for one activation. It runs once per
+ * activation; a throw makes the call fail with `ActivationFailedError`.
+ *
+ * @example
+ * ```ts
+ * import type { ActorFactory } from "./types.ts";
+ * const factory: ActorFactory = (actorId) => ({ invoke: (method) => `${actorId}:${method}` });
+ * ```
+ */
+export type ActorFactory = (actorId: string, service: ActorService) => Actor | Promise<Actor>;
+
+/**
+ * An actor: any object with any subset of these methods. Methods are looked up
+ * on every call and called with `this` set to the actor; they may be sync or async.
+ *
+ * @example
+ * ```ts
+ * import type { Actor } from "./types.ts";
+ * const greeter: Actor = {
+ *   invoke(method, data) { return `${method}, ${String(data)}`; },
+ *   peek() { return "read-only"; },
+ * };
+ * ```
+ */
+export interface Actor {
+  /** Exclusive turn for `service.invoke`; the result goes to the caller. */
+  invoke?(method: string, data: unknown, ctx: ActorContext): unknown;
+  /** Shared, read-only turn for `service.peek`. */
+  peek?(method: string, data: unknown, ctx: ActorContext): unknown;
+  /** Exclusive turn for a due alarm. A throw is retried (API.md §9.4). */
+  alarm?(name: string, data: unknown, ctx: ActorContext): void | Promise<void>;
+  /** Runs after a halt (idle, `halt`, `stop`), bounded by `deactivationTimeoutMs`. */
+  deactivate?(ctx: ActorContext): void | Promise<void>;
+}
+
+/** The kind of work a turn performs. */
+export type TurnKind = "invoke" | "peek" | "alarm" | "deactivate";
+
+/**
+ * What a handler learns about the work it is doing.
+ *
+ * @example
+ * ```ts
+ * import type { ActorContext } from "./types.ts";
+ * function handler(_m: string, _d: unknown, ctx: ActorContext) {
+ *   if (ctx.readOnly) return "peeking";
+ *   ctx.signal.throwIfAborted();
+ *   return ctx.requestId;
+ * }
+ * ```
+ */
+export interface ActorContext {
+  readonly actorType: string;
+  readonly actorId: string;
+  readonly kind: TurnKind;
+  /** A UUID for calls; `"<alarmId>|<dueTimeMs>"` for alarms; `""` in `deactivate`. */
+  readonly requestId: string;
+  /** True in `peek`: mutations reject with `ReadOnlyError`. */
+  readonly readOnly: boolean;
+  /** Aborts when the caller aborts, or when the halt grace period ends. */
+  readonly signal: AbortSignal;
+  /** Aborts as soon as the actor starts halting: finish up. */
+  readonly halting: AbortSignal;
+  /** Alarms: the 1-based run of this occurrence; otherwise 1. */
+  readonly attempt: number;
+}
+
+/** Options common to every async call. */
+export interface CallOptions {
+  /** Aborts the call; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal;
+}
+
+/** Options of `invoke` and `peek`. */
+export interface InvokeOptions extends CallOptions {
+  /**
+   * Never activate: reject with `ActorNotActiveError` if the actor is not active.
+   * @default {false}
+   */
+  activeOnly?: boolean;
+}
+
+/** Options of `setState`. */
+export interface SetStateOptions extends CallOptions {
+  /** Expire after this many ms (integer ≥ 1); omitted means never (and clears an earlier expiry). */
+  ttlMs?: number;
+}
+
+/** Options of `listStates`. */
+export interface ListStatesOptions extends CallOptions {
+  /** Return each entry's value. @default {false} */
+  includeData?: boolean;
+  /** Start after this actor ID (exclusive). */
+  after?: string;
+  /** Page size, 1–1000. @default {100} */
+  limit?: number;
+}
+
+/** Options of `listAllStates`. */
+export interface ListAllStatesOptions extends CallOptions {
+  /** Return each entry's value. @default {false} */
+  includeData?: boolean;
+  /** Page size, 1–1000. @default {100} */
+  pageSize?: number;
+}
+
+/** One entry of a state listing. */
+export interface StateEntry<T> {
+  actorId: string;
+  /** Present only with `includeData`. */
+  data?: T;
+}
+
+/** One page of a state listing. */
+export interface StateList<T> {
+  states: StateEntry<T>[];
+  hasMore: boolean;
+  /** The last ID of this page when `hasMore`, else `undefined`. */
+  nextAfter: string | undefined;
+}
+
+/** Options of `setAlarm` (API.md §9). */
+export interface SetAlarmOptions extends CallOptions {
+  /** First due time; default now. A past time fires on the next poll. Exclusive with `delayMs`. */
+  dueTime?: Date | number;
+  /** First due time as a delay from now (integer ms ≥ 0). Exclusive with `dueTime`. */
+  delayMs?: number;
+  /** Repeat every interval: ms ≥ 1 or ISO-8601 (`"PT1M"`). Omitted = one-shot. */
+  interval?: number | string;
+  /** No occurrence is scheduled after this instant; must be after the first due time. */
+  ttl?: Date | number;
+  /** Data passed to `alarm()`. */
+  data?: unknown;
+}
+
+/** An alarm as `getAlarm` returns it. */
+export interface AlarmInfo {
+  actorType: string;
+  actorId: string;
+  name: string;
+  dueTime: Date;
+  /** Normalised ISO-8601 form, e.g. `"PT1M"`. */
+  interval?: string;
+  ttl?: Date;
+  data?: unknown;
+}
+
+/** Options of `service.client`. */
+export interface ActorClientOptions<T> {
+  /** Returned (fresh each time) when no state is stored. */
+  initialState?: () => T;
+  /** Cache state for the activation. Default: true inside this actor's factory or turn, else false. */
+  cache?: boolean;
+}
+
+/**
+ * The cluster-wide service: invoke actors, read and write their state, manage
+ * alarms. Available as `host.service` and as the factory's second argument.
+ *
+ * @example
+ * ```ts ignore
+ * const n = await host.service.invoke<number>("counter", "c1", "increment");
+ * await host.service.setAlarm("counter", "c1", "tick", { delayMs: 1000, interval: "PT1M" });
+ * ```
+ */
+export interface ActorService {
+  invoke<R = unknown>(
+    actorType: string,
+    actorId: string,
+    method: string,
+    data?: unknown,
+    options?: InvokeOptions,
+  ): Promise<R>;
+  peek<R = unknown>(
+    actorType: string,
+    actorId: string,
+    method: string,
+    data?: unknown,
+    options?: InvokeOptions,
+  ): Promise<R>;
+
+  getState<T = unknown>(actorType: string, actorId: string, options?: CallOptions): Promise<T>;
+  setState(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<void>;
+  deleteState(actorType: string, actorId: string, options?: CallOptions): Promise<void>;
+  listStates<T = unknown>(actorType: string, options?: ListStatesOptions): Promise<StateList<T>>;
+  listAllStates<T = unknown>(actorType: string, options?: ListAllStatesOptions): AsyncIterableIterator<StateEntry<T>>;
+
+  getAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<AlarmInfo>;
+  setAlarm(actorType: string, actorId: string, name: string, alarm: SetAlarmOptions): Promise<void>;
+  deleteAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<void>;
+
+  halt(actorType: string, actorId: string): Promise<void>;
+  haltAll(): Promise<void>;
+
+  client<T>(
+    actorType: string,
+    actorId: string,
+    options: ActorClientOptions<T> & { initialState: () => T },
+  ): ActorClient<T, T>;
+  client<T>(actorType: string, actorId: string, options?: ActorClientOptions<T>): ActorClient<T>;
+}
+
+/**
+ * A client bound to one actor, normally created in the factory. It caches the
+ * state for the whole activation (API.md §7).
+ *
+ * @example
+ * ```ts ignore
+ * const self = service.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
+ * const s = await self.getState(); // a copy
+ * s.n++;
+ * await self.setState(s);
+ * ```
+ */
+export interface ActorClient<T, S = T | undefined> {
+  readonly actorType: string;
+  readonly actorId: string;
+  getState(options?: CallOptions): Promise<S>;
+  setState(state: T, options?: SetStateOptions): Promise<void>;
+  deleteState(options?: CallOptions): Promise<void>;
+  getAlarm(name: string, options?: CallOptions): Promise<AlarmInfo>;
+  setAlarm(name: string, alarm: SetAlarmOptions): Promise<void>;
+  deleteAlarm(name: string, options?: CallOptions): Promise<void>;
+  /** Schedules a halt after the current turn; errors are logged. */
+  halt(): void;
+}
+
+/** Registration options of an actor type (API.md §12.1). */
+export interface RegisterActorOptions {
+  /** Deactivate after this long with no turn (integer ≥ 1 or `Infinity`). @default {300000} */
+  idleTimeoutMs?: number;
+  /** Time limit for `deactivate()` (integer ≥ 1). @default {5000} */
+  deactivationTimeoutMs?: number;
+  /** Max active actors of this type per host; 0 = unlimited. @default {0} */
+  concurrencyLimit?: number;
+  /** Runs per alarm occurrence (integer ≥ 1). @default {3} */
+  maxAttempts?: number;
+  /** Base delay of the retry backoff (integer ≥ 1). @default {2000} */
+  initialRetryDelayMs?: number;
+}
+
+/**
+ * Defaults of {@linkcode RegisterActorOptions}.
+ *
+ * @example
+ * ```ts
+ * import { REGISTER_ACTOR_DEFAULTS } from "./types.ts";
+ * console.log(REGISTER_ACTOR_DEFAULTS.idleTimeoutMs); // 300000
+ * ```
+ */
+export const REGISTER_ACTOR_DEFAULTS: Readonly<Required<RegisterActorOptions>> = Object.freeze({
+  idleTimeoutMs: 300_000,
+  deactivationTimeoutMs: 5_000,
+  concurrencyLimit: 0,
+  maxAttempts: 3,
+  initialRetryDelayMs: 2_000,
+});
+
+/** The ID to use when calling a singleton actor. */
+export const SINGLETON_ACTOR_ID = "singleton";
+
+/** Minimal structured logger; `console` satisfies it. */
+export interface Logger {
+  debug(msg: string, attrs?: Record<string, unknown>): void;
+  info(msg: string, attrs?: Record<string, unknown>): void;
+  warn(msg: string, attrs?: Record<string, unknown>): void;
+  error(msg: string, attrs?: Record<string, unknown>): void;
+}

@@ -1,0 +1,360 @@
+/**
+ * The life of an alarm on a host (API.md §9.2–§9.4):
+ *
+ * 1. **Lease.** Every `alarmsPollIntervalMs` (and soon after a local
+ *    `setAlarm` due within the fetch-ahead window) the host leases alarms due
+ *    within `alarmsFetchAheadMs`, `alarmsFetchBatchSize` at a time; a full
+ *    batch is followed at once by another fetch, up to an in-memory cap, so a
+ *    burst of due alarms is not throttled by the poll interval.
+ * 2. **Wait.** Each lease waits on one shared timer queue and fires at its due
+ *    time. Far-future alarms stay in the store.
+ * 3. **Run.** Confirm the actor is placed here, take an exclusive turn,
+ *    re-read the alarm under its lease (edits and deletions win), call `alarm()`.
+ * 4. **Complete** before the turn ends: delete a one-shot alarm, or move a
+ *    repeating one to start + interval (kept leased and queued in memory when
+ *    it is due within the fetch-ahead window, released otherwise).
+ * 5. **Fail.** Retry the occurrence on this host with backoff up to
+ *    `maxAttempts` runs; then delete a one-shot alarm or skip a repeating one
+ *    to its next occurrence.
+ *
+ * Leases of queued alarms are renewed in the background; if this host dies,
+ * they expire and another host takes the alarms over.
+ *
+ * @module
+ */
+
+import type { Logger } from "../actor/types.ts";
+import type { ActorProvider, AlarmLease, AlarmRecord } from "../providers/types.ts";
+import { type Codec, decodePayload } from "../_internal/codec.ts";
+import { addInterval, type Interval, parseInterval } from "../_internal/iso_duration.ts";
+import { runInTurn } from "../_internal/ambient.ts";
+import { TimerQueue } from "../_internal/timer_queue.ts";
+import { errorMessage } from "../_internal/logger.ts";
+import { isFrancisError } from "../errors.ts";
+import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
+import type { ActorRegistry } from "./registry.ts";
+
+/** What the scheduler needs from its host. */
+export interface AlarmSchedulerDeps {
+  provider: ActorProvider;
+  table: ActorTable;
+  registry: ActorRegistry;
+  codec: Codec;
+  logger: Logger;
+  hostId(): string;
+  draining(): boolean;
+  pollIntervalMs: number;
+  fetchAheadMs: number;
+  batchSize: number;
+  leaseDurationMs: number;
+  healthCheckDeadlineMs: number;
+}
+
+interface Pending {
+  lease: AlarmLease;
+  /** Runs made of the current occurrence. */
+  attempts: number;
+  running: boolean;
+}
+
+/** A poll interval above this gets an extra early first fetch. */
+const SLOW_POLL_MS = 5_000;
+const EARLY_FETCH_MS = 250;
+/** Stop fetching ahead once this many alarms wait in memory. */
+const MAX_QUEUED = 20_000;
+
+/**
+ * Fetches, times and runs this host's alarms.
+ *
+ * @example
+ * ```ts ignore
+ * const scheduler = new AlarmScheduler(deps);
+ * scheduler.start();
+ * await scheduler.stop();
+ * ```
+ */
+export class AlarmScheduler {
+  readonly #d: AlarmSchedulerDeps;
+  readonly #timers = new TimerQueue();
+  readonly #pending = new Map<string, Pending>();
+  readonly #running = new Set<Promise<void>>();
+  readonly #intervals = new Map<string, Interval>();
+  #pollTimer: ReturnType<typeof setTimeout> | undefined;
+  #renewTimer: ReturnType<typeof setInterval> | undefined;
+  #fetching: Promise<void> | undefined;
+  #fetchAgain = false;
+  #soonTimer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+
+  constructor(deps: AlarmSchedulerDeps) {
+    this.#d = deps;
+  }
+
+  /** Starts polling and lease renewal. */
+  start(): void {
+    const { pollIntervalMs, leaseDurationMs } = this.#d;
+    this.#schedulePoll(pollIntervalMs > SLOW_POLL_MS ? EARLY_FETCH_MS : 0);
+    const renewEvery = leaseDurationMs < 20_000 ? leaseDurationMs / 2 : leaseDurationMs - 10_000;
+    this.#renewTimer = setInterval(() => this.#renew(), renewEvery);
+  }
+
+  /** Stops fetching and waits for running alarms; unstarted leases are released. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#pollTimer);
+    clearTimeout(this.#soonTimer);
+    clearInterval(this.#renewTimer);
+    this.#timers.clear();
+    await this.#fetching;
+    const idle = [...this.#pending.values()].filter((p) => !p.running);
+    await Promise.allSettled(idle.map((p) => this.#d.provider.releaseAlarmLease(p.lease)));
+    for (const p of idle) this.#pending.delete(p.lease.alarmId);
+    await Promise.allSettled([...this.#running]);
+  }
+
+  /** Called after a local `setAlarm`: fetch soon if the alarm is due within the window. */
+  alarmSet(dueTime: number): void {
+    if (this.#stopped || dueTime > Date.now() + this.#d.fetchAheadMs) return;
+    if (this.#fetching !== undefined) {
+      this.#fetchAgain = true;
+      return;
+    }
+    if (this.#soonTimer === undefined) {
+      this.#soonTimer = setTimeout(() => {
+        this.#soonTimer = undefined;
+        this.#fetch();
+      }, 0);
+    }
+  }
+
+  #schedulePoll(ms: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = setTimeout(() => {
+      this.#fetch();
+      this.#schedulePoll(this.#d.pollIntervalMs);
+    }, ms);
+  }
+
+  #fetch(): void {
+    if (this.#stopped) return;
+    if (this.#fetching !== undefined) {
+      this.#fetchAgain = true;
+      return;
+    }
+    this.#fetching = this.#fetchLoop().finally(() => {
+      this.#fetching = undefined;
+      if (this.#fetchAgain) {
+        this.#fetchAgain = false;
+        this.#fetch();
+      }
+    });
+  }
+
+  async #fetchLoop(): Promise<void> {
+    const d = this.#d;
+    try {
+      for (;;) {
+        if (this.#stopped || d.draining()) return;
+        this.#fetchAgain = false;
+        const leases = await d.provider.fetchAndLeaseAlarms({
+          hostId: d.hostId(),
+          healthCheckDeadlineMs: d.healthCheckDeadlineMs,
+          fetchAheadMs: d.fetchAheadMs,
+          batchSize: d.batchSize,
+          leaseDurationMs: d.leaseDurationMs,
+        });
+        for (const lease of leases) this.#enqueue(lease);
+        if (leases.length < d.batchSize || this.#pending.size >= MAX_QUEUED) return;
+      }
+    } catch (err) {
+      d.logger.warn("Cannot fetch alarms", { err: errorMessage(err) });
+    }
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#stopped) return;
+    try {
+      const leases = await this.#d.provider.renewAlarmLeases({
+        hostId: this.#d.hostId(),
+        leaseDurationMs: this.#d.leaseDurationMs,
+      });
+      for (const lease of leases) if (!this.#pending.has(lease.alarmId)) this.#enqueue(lease);
+    } catch (err) {
+      this.#d.logger.warn("Cannot renew alarm leases", { err: errorMessage(err) });
+    }
+  }
+
+  #enqueue(lease: AlarmLease): void {
+    if (this.#stopped) return;
+    const existing = this.#pending.get(lease.alarmId);
+    if (existing !== undefined && (existing.running || existing.attempts > 0)) return;
+    const p: Pending = { lease, attempts: 0, running: false };
+    this.#pending.set(lease.alarmId, p);
+    this.#timers.schedule(lease.alarmId, lease.dueTime, () => this.#launch(p));
+  }
+
+  #launch(p: Pending): void {
+    if (this.#stopped) return;
+    p.running = true;
+    const run = this.#execute(p).catch((err) => {
+      this.#d.logger.error("Alarm execution failed unexpectedly", { alarm: p.lease.name, err: errorMessage(err) });
+      this.#pending.delete(p.lease.alarmId);
+    }).finally(() => {
+      p.running = false;
+      this.#running.delete(run);
+    });
+    this.#running.add(run);
+  }
+
+  /** Drops an alarm from memory; its lease lapses or was already settled. */
+  #forget(p: Pending): void {
+    if (this.#pending.get(p.lease.alarmId) === p) this.#pending.delete(p.lease.alarmId);
+  }
+
+  async #execute(p: Pending): Promise<void> {
+    const d = this.#d;
+    const { lease } = p;
+    const act = await this.#ownActivation(lease);
+    if (act === undefined) {
+      this.#forget(p);
+      await d.provider.releaseAlarmLease(lease).catch(() => {});
+      return;
+    }
+    let instance;
+    try {
+      instance = act.instance ?? await act.ready;
+      await act.lock.acquire(false);
+    } catch (err) {
+      if (isFrancisError(err, "actor_halted")) {
+        // Halted under us: not an attempt. Run again once the halt completes.
+        await act.haltDone;
+        if (!this.#stopped) this.#timers.schedule(lease.alarmId, Date.now(), () => this.#launch(p));
+        return;
+      }
+      p.attempts++;
+      return this.#failed(p, undefined, err, Date.now());
+    }
+    const ctx = d.table.beginTurn(act, {
+      kind: "alarm",
+      requestId: `${lease.alarmId}|${lease.dueTime}`,
+      readOnly: false,
+      attempt: p.attempts + 1,
+      chain: [act.key],
+    });
+    let rec: AlarmRecord | undefined;
+    const start = Date.now();
+    try {
+      try {
+        rec = await d.provider.getLeasedAlarm(lease);
+      } catch (err) {
+        // Edited, deleted or lease lost: abandoned here.
+        if (!isFrancisError(err, "alarm_not_found")) {
+          d.logger.warn("Cannot read leased alarm", { err: errorMessage(err) });
+        }
+        this.#forget(p);
+        return;
+      }
+      if (typeof instance.alarm !== "function") {
+        this.#forget(p);
+        await d.provider.deleteLeasedAlarm(lease).catch(() => {});
+        return;
+      }
+      p.attempts++;
+      try {
+        const data = rec.data === undefined || rec.data.length === 0 ? undefined : decodePayload(d.codec, rec.data);
+        await runInTurn(ctx, () => instance.alarm!(rec!.name, data, ctx));
+      } catch (err) {
+        return await this.#failed(p, rec, err, start);
+      }
+      await this.#advance(p, rec, start);
+    } finally {
+      d.table.endTurn(act, ctx, false);
+    }
+  }
+
+  /** The local activation of the alarm's actor, if this host owns it. */
+  async #ownActivation(lease: AlarmLease): Promise<Activation | undefined> {
+    const d = this.#d;
+    const key = actorKey(lease.actorType, lease.actorId);
+    let act = d.table.get(key);
+    if (act !== undefined && act.halting) {
+      await act.haltDone;
+      act = d.table.get(key);
+    }
+    if (act !== undefined) return act;
+    if (d.draining()) return undefined;
+    const entry = d.registry.get(lease.actorType);
+    if (entry === undefined) return undefined;
+    try {
+      const placement = await d.provider.lookupActor({
+        actorType: lease.actorType,
+        actorId: lease.actorId,
+        activeOnly: false,
+        healthCheckDeadlineMs: d.healthCheckDeadlineMs,
+      });
+      if (placement.hostId !== d.hostId()) return undefined;
+    } catch (err) {
+      d.logger.warn("Cannot place actor for alarm", { actor: key, err: errorMessage(err) });
+      return undefined;
+    }
+    return d.table.get(key) ?? d.table.activate(entry, lease.actorId);
+  }
+
+  /** Success, or attempts exhausted on a repeating alarm: move to the next occurrence or delete. */
+  async #advance(p: Pending, rec: AlarmRecord, start: number): Promise<void> {
+    const d = this.#d;
+    const next = rec.interval === undefined ? undefined : addInterval(start, this.#interval(rec.interval));
+    if (next === undefined || (rec.ttl !== undefined && next > rec.ttl)) {
+      this.#forget(p);
+      await d.provider.deleteLeasedAlarm(p.lease).catch((err) => {
+        if (!isFrancisError(err, "alarm_not_found")) d.logger.warn("Cannot delete alarm", { err: errorMessage(err) });
+      });
+      return;
+    }
+    const keepLease = next - Date.now() <= d.fetchAheadMs;
+    try {
+      await d.provider.updateLeasedAlarm(p.lease, { dueTime: next, keepLease, leaseDurationMs: d.leaseDurationMs });
+    } catch (err) {
+      if (!isFrancisError(err, "alarm_not_found")) d.logger.warn("Cannot reschedule alarm", { err: errorMessage(err) });
+      this.#forget(p);
+      return;
+    }
+    if (!keepLease || this.#stopped) return this.#forget(p);
+    p.attempts = 0;
+    p.lease = { ...p.lease, dueTime: next };
+    this.#timers.schedule(p.lease.alarmId, next, () => this.#launch(p));
+  }
+
+  async #failed(p: Pending, rec: AlarmRecord | undefined, err: unknown, start: number): Promise<void> {
+    const d = this.#d;
+    const { options } = d.registry.get(p.lease.actorType)!;
+    d.logger.warn("Alarm handler failed", {
+      actor: actorKey(p.lease.actorType, p.lease.actorId),
+      alarm: p.lease.name,
+      attempt: p.attempts,
+      err: errorMessage(err),
+    });
+    if (p.attempts < options.maxAttempts && !this.#stopped) {
+      const factor = Math.min(1.5 ** (p.attempts - 1), 10) * (0.9 + Math.random() * 0.2);
+      const due = Date.now() + options.initialRetryDelayMs * factor;
+      this.#timers.schedule(p.lease.alarmId, due, () => this.#launch(p));
+      return;
+    }
+    if (rec === undefined) {
+      this.#forget(p);
+      return;
+    }
+    await this.#advance(p, rec, start);
+  }
+
+  #interval(iso: string): Interval {
+    let i = this.#intervals.get(iso);
+    if (i === undefined) {
+      i = parseInterval(iso, "schedule alarm", "interval");
+      if (this.#intervals.size > 1_000) this.#intervals.clear();
+      this.#intervals.set(iso, i);
+    }
+    return i;
+  }
+}

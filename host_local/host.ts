@@ -1,0 +1,283 @@
+/**
+ * `LocalHost`: the embedded topology. The host owns its provider connection,
+ * runs its actors, alarms and health checks, and (with peer links) forwards
+ * calls to the other hosts sharing the store.
+ *
+ * @module
+ */
+
+import type { ActorFactory, ActorService, RegisterActorOptions } from "../actor/types.ts";
+import { DeadlineExceededError } from "../errors.ts";
+import { formatAddress } from "../_internal/address.ts";
+import { withTimeout } from "../_internal/delay.ts";
+import { errorMessage } from "../_internal/logger.ts";
+import { checkSignal } from "../_internal/validate.ts";
+import { ActorTable } from "./actor_table.ts";
+import { AlarmScheduler } from "./alarm_scheduler.ts";
+import { HealthLoop } from "./health.ts";
+import { Invoker } from "./invoker.ts";
+import { type LocalHostOptions, type ResolvedLocalHostOptions, resolveLocalHostOptions } from "./options.ts";
+import { PlacementCache } from "./placement_cache.ts";
+import { ActorRegistry } from "./registry.ts";
+import { LocalActorService } from "./service.ts";
+import type { PeerListener } from "./_listener_node.ts";
+
+/** The lifecycle states of a host. */
+export type HostState = "new" | "starting" | "running" | "stopping" | "stopped" | "failed";
+
+/**
+ * A host that embeds its own data store connection.
+ *
+ * @example Counter on SQLite
+ * ```ts
+ * import { LocalHost } from "./host.ts";
+ * import { createMemoryProvider } from "../providers/memory/mod.ts";
+ *
+ * const host = new LocalHost({
+ *   address: "127.0.0.1:0",
+ *   runtimePsks: ["an example pre-shared key, 32+ bytes long"],
+ *   provider: createMemoryProvider(),
+ * });
+ * host.registerActor("counter", () => {
+ *   let n = 0;
+ *   return { invoke: () => ++n };
+ * });
+ * await host.start();
+ * console.log(await host.service.invoke("counter", "c1", "increment")); // 1
+ * await host.stop();
+ * ```
+ */
+export class LocalHost implements AsyncDisposable {
+  readonly #o: ResolvedLocalHostOptions;
+  readonly #registry = new ActorRegistry();
+  readonly #table: ActorTable;
+  readonly #service: LocalActorService;
+  readonly #scheduler: AlarmScheduler;
+  readonly #health: HealthLoop;
+  #state: HostState = "new";
+  #hostId = "";
+  #address = "";
+  #advertise = "";
+  #listener: PeerListener | undefined;
+  #acquired = false;
+  #starting: Promise<void> | undefined;
+  #stopping: Promise<void> | undefined;
+  #draining = false;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (err: unknown) => void;
+
+  /**
+   * @param options See {@linkcode LocalHostOptions}; validated here, throwing
+   * `TypeError`/`RangeError` with a `Cannot create LocalHost: …` message.
+   */
+  constructor(options: LocalHostOptions) {
+    this.#o = resolveLocalHostOptions(options);
+    const o = this.#o;
+    this.#closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    this.#closed.catch(() => {});
+    const removePlacement = async (actorType: string, actorId: string) => {
+      cache.delete(`${actorType}/${actorId}`);
+      if (this.#acquired) await o.provider.removeActor(actorType, actorId, this.#hostId);
+    };
+    const cache = new PlacementCache();
+    // The table needs the service (factory argument) and the service needs the table: wire through a holder.
+    const holder: { service?: ActorService } = {};
+    this.#table = new ActorTable({
+      get service() {
+        return holder.service!;
+      },
+      logger: o.logger,
+      shutdownGracePeriodMs: o.shutdownGracePeriodMs,
+      removePlacement,
+    });
+    const common = {
+      provider: o.provider,
+      table: this.#table,
+      registry: this.#registry,
+      codec: o.codec,
+      hostId: () => this.#hostId,
+      draining: () => this.#draining,
+      healthCheckDeadlineMs: o.healthCheckDeadlineMs,
+    };
+    const invoker = new Invoker({ ...common, cache });
+    this.#scheduler = new AlarmScheduler({
+      ...common,
+      logger: o.logger,
+      pollIntervalMs: o.alarmsPollIntervalMs,
+      fetchAheadMs: o.alarmsFetchAheadMs,
+      batchSize: o.alarmsFetchBatchSize,
+      leaseDurationMs: o.alarmsLeaseDurationMs,
+    });
+    this.#service = new LocalActorService({
+      running: () => this.#state === "running" || this.#state === "stopping",
+      codec: o.codec,
+      provider: o.provider,
+      invoker,
+      table: this.#table,
+      logger: o.logger,
+      alarmSet: (due) => this.#scheduler.alarmSet(due),
+    });
+    holder.service = this.#service;
+    this.#health = new HealthLoop(
+      o.healthCheckDeadlineMs,
+      () => o.provider.heartbeat(this.#hostId, o.healthCheckDeadlineMs),
+      (err) => this.#fatal(err),
+      o.logger,
+    );
+  }
+
+  /** The host's ID; `""` until started. */
+  get hostId(): string {
+    return this.#hostId;
+  }
+  /** The bound `host:port` after start (port 0 resolved). */
+  get address(): string {
+    return this.#address;
+  }
+  /** What peers dial. */
+  get advertiseAddress(): string {
+    return this.#advertise;
+  }
+  /** The lifecycle state. */
+  get state(): HostState {
+    return this.#state;
+  }
+  /** The actor service; usable while the host runs. */
+  get service(): ActorService {
+    return this.#service;
+  }
+  /** Resolves after `stop()`; rejects with the fatal error if the host stops by itself or fails to start. */
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  /**
+   * Registers an actor type. Throws `TypeError` for a bad or reserved type, a
+   * duplicate, or a call after `start()`; `RangeError` for an option out of range.
+   */
+  registerActor(actorType: string, factory: ActorFactory, options?: RegisterActorOptions): void {
+    if (this.#state !== "new") throw new TypeError("Cannot register actor: the host has already started");
+    this.#registry.register(actorType, factory, options);
+  }
+
+  /**
+   * Starts the host: opens and migrates the store, binds the address, registers
+   * the host, then starts alarms and health checks. May be called once.
+   */
+  start(options?: { signal?: AbortSignal }): Promise<void> {
+    if (this.#state !== "new") return Promise.reject(new TypeError("Cannot start host: start() was already called"));
+    let signal: AbortSignal | undefined;
+    try {
+      signal = checkSignal(options?.signal, "start host");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#state = "starting";
+    this.#registry.seal();
+    this.#starting = this.#start(signal);
+    return this.#starting;
+  }
+
+  async #start(signal: AbortSignal | undefined): Promise<void> {
+    const o = this.#o;
+    const step = <T>(what: string, p: Promise<T>): Promise<T> => {
+      signal?.throwIfAborted();
+      return withTimeout(
+        p,
+        o.requestTimeoutMs,
+        () =>
+          new DeadlineExceededError(`Cannot start host: ${what} exceeded requestTimeoutMs (${o.requestTimeoutMs} ms)`),
+      );
+    };
+    try {
+      await step("opening the provider", o.provider.acquire());
+      this.#acquired = true;
+      const { listenPeer } = await import("./_listener_node.ts");
+      this.#listener = await step("binding the address", listenPeer(o.host, o.port));
+      this.#address = formatAddress(o.host, this.#listener.port);
+      this.#advertise = o.advertiseAddress ?? this.#address;
+      const { hostId } = await step(
+        "registering the host",
+        o.provider.registerHost({
+          address: this.#advertise,
+          healthCheckDeadlineMs: o.healthCheckDeadlineMs,
+          actorTypes: this.#registry.entries().map((e) => ({
+            actorType: e.actorType,
+            idleTimeoutMs: e.options.idleTimeoutMs,
+            concurrencyLimit: e.options.concurrencyLimit,
+          })),
+        }),
+      );
+      this.#hostId = hostId;
+      signal?.throwIfAborted();
+      this.#state = "running";
+      this.#scheduler.start();
+      this.#health.start();
+    } catch (err) {
+      await this.#cleanup();
+      this.#state = "failed";
+      this.#rejectClosed(err);
+      throw err;
+    }
+  }
+
+  /**
+   * Stops the host: drains, halts every actor (running `deactivate`), waits
+   * for running alarms, unregisters and releases the provider. Idempotent.
+   */
+  stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    this.#stopping = this.#stop(undefined);
+    return this.#stopping;
+  }
+
+  async #stop(fatal: Error | undefined): Promise<void> {
+    if (this.#state === "new") {
+      this.#state = "stopped";
+      this.#resolveClosed();
+      return;
+    }
+    await this.#starting?.catch(() => {});
+    if (this.#state === "failed" || this.#state === "stopped") return;
+    this.#state = "stopping";
+    this.#draining = true;
+    await Promise.allSettled(this.#table.all().map((act) => this.#table.halt(act)));
+    await this.#scheduler.stop();
+    await this.#health.stop();
+    if (fatal === undefined) {
+      await this.#o.provider.unregisterHost(this.#hostId).catch((err) =>
+        this.#o.logger.warn("Cannot unregister host", { err: errorMessage(err) })
+      );
+    }
+    await this.#cleanup();
+    this.#state = "stopped";
+    if (fatal === undefined) this.#resolveClosed();
+    else this.#rejectClosed(fatal);
+  }
+
+  #fatal(err: Error): void {
+    this.#o.logger.error("Host is stopping by itself", { err: errorMessage(err) });
+    if (this.#stopping) return;
+    this.#stopping = this.#stop(err);
+  }
+
+  async #cleanup(): Promise<void> {
+    await this.#listener?.close();
+    this.#listener = undefined;
+    if (this.#acquired) {
+      this.#acquired = false;
+      await this.#o.provider.release().catch((err) =>
+        this.#o.logger.warn("Cannot release provider", { err: errorMessage(err) })
+      );
+    }
+  }
+
+  /** Same as {@linkcode stop}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}

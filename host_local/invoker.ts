@@ -1,0 +1,212 @@
+/**
+ * The life of an invocation on a host: resolve the owner, run the turn (or
+ * forward it), and retry once on a retryable routing error (API.md §12.2).
+ *
+ * Payloads cross this layer as encoded bytes, same-host included, so a local
+ * call enforces the same codec rules and size limits as a remote one.
+ *
+ * @module
+ */
+
+import type { Codec } from "../_internal/codec.ts";
+import { decodePayload, MAX_PAYLOAD_BYTES } from "../_internal/codec.ts";
+import { runInTurn } from "../_internal/ambient.ts";
+import { delay } from "../_internal/delay.ts";
+import {
+  ActorHaltedError,
+  ActorNotActiveError,
+  ActorTypeUnsupportedError,
+  type FrancisError,
+  HostDrainingError,
+  InvokeFailedError,
+  InvokeModeUnsupportedError,
+  isFrancisError,
+  PayloadTooLargeError,
+  RetryLaterError,
+} from "../errors.ts";
+import type { ActorProvider } from "../providers/types.ts";
+import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
+import type { ActorRegistry } from "./registry.ts";
+import type { PlacementCache } from "./placement_cache.ts";
+
+/** One invoke or peek, with its payload already encoded. */
+export interface InvocationRequest {
+  actorType: string;
+  actorId: string;
+  method: string;
+  mode: "invoke" | "peek";
+  data: Uint8Array;
+  requestId: string;
+  /** Actors waiting on this call (for re-entrancy), not including the target. */
+  chain: readonly string[];
+  activeOnly: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/** What the invoker needs from its host. */
+export interface InvokerDeps {
+  table: ActorTable;
+  registry: ActorRegistry;
+  provider: ActorProvider;
+  cache: PlacementCache;
+  codec: Codec;
+  hostId(): string;
+  draining(): boolean;
+  healthCheckDeadlineMs: number;
+}
+
+/** Codes that get one transparent retry. */
+const RETRYABLE_CODES = new Set([
+  "actor_halted",
+  "actor_not_hosted",
+  "retry_later",
+  "overloaded",
+  "host_draining",
+  "host_mismatch",
+]);
+const MAX_RETRY_WAIT_MS = 1_000;
+
+/**
+ * Routes invocations to the owning host and runs local turns.
+ *
+ * @example
+ * ```ts ignore
+ * const bytes = await invoker.invoke({ actorType: "counter", actorId: "c1", method: "increment", mode: "invoke",
+ *   data: new Uint8Array(), requestId: crypto.randomUUID(), chain: [], activeOnly: false, signal: undefined });
+ * ```
+ */
+export class Invoker {
+  readonly #d: InvokerDeps;
+
+  constructor(deps: InvokerDeps) {
+    this.#d = deps;
+  }
+
+  /** Delivers the call, retrying once on a retryable routing error. Resolves with the encoded result. */
+  async invoke(req: InvocationRequest): Promise<Uint8Array> {
+    try {
+      return await this.#attempt(req, false);
+    } catch (err) {
+      if (!isFrancisError(err) || !RETRYABLE_CODES.has(err.code)) throw err;
+      this.#d.cache.delete(actorKey(req.actorType, req.actorId));
+      const wait = Math.min((err as FrancisError).retryAfterMs ?? 0, MAX_RETRY_WAIT_MS);
+      if (wait > 0) await delay(wait, req.signal);
+      return await this.#attempt(req, true);
+    }
+  }
+
+  async #attempt(req: InvocationRequest, bypassCache: boolean): Promise<Uint8Array> {
+    const key = actorKey(req.actorType, req.actorId);
+    const active = this.#d.table.get(key);
+    if (active !== undefined) return this.#runLocal(req, active);
+    const hostId = await this.#resolve(req, key, bypassCache);
+    if (hostId === this.#d.hostId()) return this.#runLocal(req, undefined);
+    // Peer links arrive with the multi-host cluster; until then another owner is unreachable.
+    throw new RetryLaterError(`Cannot reach host "${hostId}" that owns actor "${key}": peer links are not available`);
+  }
+
+  async #resolve(req: InvocationRequest, key: string, bypassCache: boolean): Promise<string> {
+    if (!bypassCache && !req.activeOnly) {
+      const cached = this.#d.cache.get(key);
+      if (cached !== undefined) return cached.hostId;
+    }
+    const placement = await this.#d.provider.lookupActor({
+      actorType: req.actorType,
+      actorId: req.actorId,
+      activeOnly: req.activeOnly,
+      healthCheckDeadlineMs: this.#d.healthCheckDeadlineMs,
+    });
+    this.#d.cache.set(key, placement);
+    return placement.hostId;
+  }
+
+  async #runLocal(req: InvocationRequest, found: Activation | undefined): Promise<Uint8Array> {
+    const { table } = this.#d;
+    const key = actorKey(req.actorType, req.actorId);
+    let act = found ?? table.get(key);
+    if (act === undefined) {
+      if (req.activeOnly) throw new ActorNotActiveError(`Actor "${key}" is not active`);
+      if (this.#d.draining()) throw new HostDrainingError(`Cannot activate actor "${key}": the host is stopping`);
+      const entry = this.#d.registry.get(req.actorType);
+      if (entry === undefined) {
+        throw new ActorTypeUnsupportedError(`Cannot activate actor "${key}": this host does not serve the type`);
+      }
+      act = table.activate(entry, req.actorId);
+    }
+    if (act.halting) {
+      await act.haltDone;
+      throw new ActorHaltedError(`Actor "${key}" was halting`);
+    }
+    const instance = act.instance ?? await act.ready;
+    const shared = req.mode === "peek";
+    if (!act.lock.tryAcquire(shared)) {
+      try {
+        await act.lock.acquire(shared, req.signal);
+      } catch (err) {
+        if (isFrancisError(err, "actor_halted")) await act.haltDone;
+        throw err;
+      }
+    }
+    const ctx = table.beginTurn(act, {
+      kind: req.mode,
+      requestId: req.requestId,
+      readOnly: shared,
+      attempt: 1,
+      chain: [...req.chain, key],
+      callerSignal: req.signal,
+    });
+    try {
+      const handler = shared ? instance.peek : instance.invoke;
+      if (typeof handler !== "function") {
+        throw new InvokeModeUnsupportedError(`Actor "${key}" does not implement ${req.mode}()`);
+      }
+      const data = decodePayload(this.#d.codec, req.data);
+      let result: unknown;
+      try {
+        result = runInTurn(ctx, () => handler.call(instance, req.method, data, ctx));
+        if (result instanceof Promise) result = await result;
+      } catch (err) {
+        throw invokeFailed(req, err);
+      }
+      return this.#encodeResult(req, result);
+    } finally {
+      table.endTurn(act, ctx, shared);
+    }
+  }
+
+  #encodeResult(req: InvocationRequest, result: unknown): Uint8Array {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#d.codec.encode(result);
+    } catch (err) {
+      throw invokeFailed(req, err);
+    }
+    if (bytes.length > MAX_PAYLOAD_BYTES) {
+      throw new PayloadTooLargeError(
+        `Actor "${req.actorType}/${req.actorId}" returned ${bytes.length} bytes, over the limit of ${MAX_PAYLOAD_BYTES}`,
+      );
+    }
+    return bytes;
+  }
+}
+
+/**
+ * Wraps a value thrown by a handler as the caller sees it (API.md §5.4).
+ *
+ * @example
+ * ```ts ignore
+ * throw invokeFailed(req, new Error("boom"));
+ * ```
+ */
+export function invokeFailed(req: { actorType: string; actorId: string }, err: unknown): InvokeFailedError {
+  const e = err as { name?: unknown; message?: unknown; code?: unknown } | null;
+  const message = e !== null && typeof e === "object" && typeof e.message === "string" ? e.message : String(err);
+  const name = e !== null && typeof e === "object" && typeof e.name === "string" ? e.name : typeof err;
+  const code = e !== null && typeof e === "object" && typeof e.code === "string" ? e.code : undefined;
+  return new InvokeFailedError(message, {
+    actorType: req.actorType,
+    actorId: req.actorId,
+    actorErrorName: name,
+    ...(code === undefined ? {} : { actorErrorCode: code }),
+  }, { cause: err });
+}

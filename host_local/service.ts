@@ -1,0 +1,272 @@
+/**
+ * The `ActorService` of a host: validates every argument, applies the ambient
+ * turn (default signal, call chain, read-only rule), encodes values, and hands
+ * the work to the invoker, the provider or the alarm scheduler.
+ *
+ * Every method is `async`, so validation errors become rejections before any I/O.
+ *
+ * @module
+ */
+
+import type {
+  ActorClient,
+  ActorClientOptions,
+  ActorService,
+  AlarmInfo,
+  CallOptions,
+  InvokeOptions,
+  ListAllStatesOptions,
+  ListStatesOptions,
+  Logger,
+  SetAlarmOptions,
+  SetStateOptions,
+  StateEntry,
+  StateList,
+} from "../actor/types.ts";
+import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
+import { type Codec, decodePayload, encodePayload } from "../_internal/codec.ts";
+import { raceSignal } from "../_internal/delay.ts";
+import { checkInt, checkName, checkSignal } from "../_internal/validate.ts";
+import { ActorNotHostedError, HostNotRunningError, ReadOnlyError, ReentrantCallError } from "../errors.ts";
+import type { ActorProvider } from "../providers/types.ts";
+import { actorKey, type ActorTable } from "./actor_table.ts";
+import type { Invoker } from "./invoker.ts";
+import { checkMethod, checkTarget, checkType } from "./names.ts";
+import { alarmInfoFromRecord, resolveAlarm } from "./alarm_options.ts";
+import { LocalActorClient } from "./client.ts";
+
+/** What the service needs from its host. */
+export interface ServiceDeps {
+  running(): boolean;
+  codec: Codec;
+  provider: ActorProvider;
+  invoker: Invoker;
+  table: ActorTable;
+  logger: Logger;
+  /** Tells the alarm scheduler an alarm was set here, so it can fetch it early. */
+  alarmSet(dueTime: number): void;
+}
+
+/**
+ * The host's service.
+ *
+ * @example
+ * ```ts ignore
+ * await host.service.setState("counter", "c1", { n: 1 }, { ttlMs: 60_000 });
+ * ```
+ */
+export class LocalActorService implements ActorService {
+  readonly #d: ServiceDeps;
+
+  constructor(deps: ServiceDeps) {
+    this.#d = deps;
+  }
+
+  #begin(action: string, options: CallOptions | undefined): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
+    if (options !== undefined && (typeof options !== "object" || options === null)) {
+      throw new TypeError(`Cannot ${action}: options must be an object`);
+    }
+    const signal = checkSignal(options?.signal, action);
+    if (!this.#d.running()) throw new HostNotRunningError(`Cannot ${action}: the host is not running`);
+    const turn = currentTurn();
+    return { turn, signal: signal ?? turn?.signal };
+  }
+
+  #mutation(action: string, turn: AmbientTurn | undefined): void {
+    if (turn?.readOnly) throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
+  }
+
+  invoke<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
+    return this.#call("invoke", type, id, method, data, options);
+  }
+
+  peek<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
+    return this.#call("peek", type, id, method, data, options);
+  }
+
+  async #call<R>(
+    mode: "invoke" | "peek",
+    actorType: string,
+    actorId: string,
+    method: string,
+    data: unknown,
+    options: InvokeOptions | undefined,
+  ): Promise<R> {
+    const action = `${mode} actor`;
+    checkTarget(action, actorType, actorId);
+    checkMethod(action, method);
+    const activeOnly = options?.activeOnly ?? false;
+    if (typeof activeOnly !== "boolean") throw new TypeError(`Cannot ${action}: activeOnly must be a boolean`);
+    const { turn, signal } = this.#begin(action, options);
+    const key = actorKey(actorType, actorId);
+    if (turn !== undefined && turn.chain.includes(key)) {
+      throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
+    }
+    const bytes = encodePayload(this.#d.codec, data, `${mode} data`);
+    signal?.throwIfAborted();
+    const result = await raceSignal(
+      this.#d.invoker.invoke({
+        actorType,
+        actorId,
+        method,
+        mode,
+        data: bytes,
+        requestId: crypto.randomUUID(),
+        chain: turn?.chain ?? [],
+        activeOnly,
+        signal,
+      }),
+      signal,
+    );
+    return decodePayload(this.#d.codec, result) as R;
+  }
+
+  /** The logger, for clients. */
+  get logger(): Logger {
+    return this.#d.logger;
+  }
+
+  /** Decodes bytes with the host's codec (used by clients). */
+  decode(bytes: Uint8Array): unknown {
+    return decodePayload(this.#d.codec, bytes);
+  }
+
+  async getState<T = unknown>(actorType: string, actorId: string, options?: CallOptions): Promise<T> {
+    return this.decode(await this.getStateEncoded(actorType, actorId, options)) as T;
+  }
+
+  /** `getState` without decoding (used by clients to cache bytes). */
+  async getStateEncoded(actorType: string, actorId: string, options?: CallOptions): Promise<Uint8Array> {
+    checkTarget("get state", actorType, actorId);
+    const { signal } = this.#begin("get state", options);
+    return await raceSignal(this.#d.provider.getState(actorType, actorId), signal);
+  }
+
+  async setState(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<void> {
+    await this.setStateEncoded(actorType, actorId, state, options);
+  }
+
+  /** `setState` that resolves with the stored bytes (used by clients to cache them). */
+  async setStateEncoded(
+    actorType: string,
+    actorId: string,
+    state: unknown,
+    options?: SetStateOptions,
+  ): Promise<Uint8Array> {
+    const action = "set state";
+    checkTarget(action, actorType, actorId);
+    const ttlMs = options?.ttlMs === undefined ? undefined : checkInt(options.ttlMs, action, "ttlMs", 1);
+    const { turn, signal } = this.#begin(action, options);
+    this.#mutation(action, turn);
+    const data = encodePayload(this.#d.codec, state, "state");
+    signal?.throwIfAborted();
+    await raceSignal(this.#d.provider.setState({ actorType, actorId, data, ttlMs }), signal);
+    return data;
+  }
+
+  async deleteState(actorType: string, actorId: string, options?: CallOptions): Promise<void> {
+    checkTarget("delete state", actorType, actorId);
+    const { turn, signal } = this.#begin("delete state", options);
+    this.#mutation("delete state", turn);
+    await raceSignal(this.#d.provider.deleteState(actorType, actorId), signal);
+  }
+
+  async listStates<T = unknown>(actorType: string, options?: ListStatesOptions): Promise<StateList<T>> {
+    const action = "list states";
+    checkType(action, actorType);
+    const limit = checkInt(options?.limit ?? 100, action, "limit", 1, 1_000);
+    const after = options?.after;
+    if (after !== undefined && typeof after !== "string") {
+      throw new TypeError(`Cannot ${action}: after must be a string`);
+    }
+    const includeData = options?.includeData ?? false;
+    if (typeof includeData !== "boolean") throw new TypeError(`Cannot ${action}: includeData must be a boolean`);
+    const { signal } = this.#begin(action, options);
+    const page = await raceSignal(this.#d.provider.listStates({ actorType, after, limit, includeData }), signal);
+    const states = page.entries.map((e): StateEntry<T> =>
+      includeData && e.data !== undefined
+        ? { actorId: e.actorId, data: decodePayload(this.#d.codec, e.data) as T }
+        : { actorId: e.actorId }
+    );
+    const last = states.at(-1);
+    return { states, hasMore: page.hasMore, nextAfter: page.hasMore && last ? last.actorId : undefined };
+  }
+
+  async *listAllStates<T = unknown>(
+    actorType: string,
+    options?: ListAllStatesOptions,
+  ): AsyncIterableIterator<StateEntry<T>> {
+    const pageSize = checkInt(options?.pageSize ?? 100, "list states", "pageSize", 1, 1_000);
+    let after: string | undefined;
+    do {
+      const page: StateList<T> = await this.listStates<T>(actorType, {
+        includeData: options?.includeData,
+        limit: pageSize,
+        after,
+        signal: options?.signal,
+      });
+      yield* page.states;
+      after = page.nextAfter;
+    } while (after !== undefined);
+  }
+
+  async getAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<AlarmInfo> {
+    checkTarget("get alarm", actorType, actorId);
+    checkName(name, "get alarm", "name");
+    const { signal } = this.#begin("get alarm", options);
+    const rec = await raceSignal(this.#d.provider.getAlarm(actorType, actorId, name), signal);
+    return alarmInfoFromRecord(rec, this.#d.codec);
+  }
+
+  async setAlarm(actorType: string, actorId: string, name: string, alarm: SetAlarmOptions): Promise<void> {
+    const action = "set alarm";
+    checkTarget(action, actorType, actorId);
+    checkName(name, action, "name");
+    const props = resolveAlarm(alarm, this.#d.codec, Date.now());
+    const { turn, signal } = this.#begin(action, alarm);
+    this.#mutation(action, turn);
+    signal?.throwIfAborted();
+    await raceSignal(this.#d.provider.setAlarm(actorType, actorId, name, props), signal);
+    this.#d.alarmSet(props.dueTime);
+  }
+
+  async deleteAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<void> {
+    checkTarget("delete alarm", actorType, actorId);
+    checkName(name, "delete alarm", "name");
+    const { turn, signal } = this.#begin("delete alarm", options);
+    this.#mutation("delete alarm", turn);
+    await raceSignal(this.#d.provider.deleteAlarm(actorType, actorId, name), signal);
+  }
+
+  async halt(actorType: string, actorId: string): Promise<void> {
+    checkTarget("halt actor", actorType, actorId);
+    const { turn } = this.#begin("halt actor", undefined);
+    const key = actorKey(actorType, actorId);
+    const act = this.#d.table.get(key);
+    if (act === undefined) throw new ActorNotHostedError(`Cannot halt actor: "${key}" is not active on this host`);
+    if (turn !== undefined && turn.actorKey === key && !act.halting) {
+      // Inside its own turn: halt once the turn ends.
+      act.deferredHalt = true;
+      return;
+    }
+    await this.#d.table.halt(act);
+  }
+
+  async haltAll(): Promise<void> {
+    this.#begin("halt all actors", undefined);
+    await Promise.all(this.#d.table.all().map((act) => this.#d.table.halt(act)));
+  }
+
+  client<T>(
+    actorType: string,
+    actorId: string,
+    options: ActorClientOptions<T> & { initialState: () => T },
+  ): ActorClient<T, T>;
+  client<T>(actorType: string, actorId: string, options?: ActorClientOptions<T>): ActorClient<T>;
+  client<T>(actorType: string, actorId: string, options?: ActorClientOptions<T>): ActorClient<T, T | undefined> {
+    checkTarget("create client", actorType, actorId);
+    const turn = currentTurn();
+    const inOwnActor = turn !== undefined && turn.actorKey === actorKey(actorType, actorId);
+    return new LocalActorClient<T>(this, actorType, actorId, options, inOwnActor);
+  }
+}
