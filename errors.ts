@@ -128,107 +128,190 @@ export function isFrancisError(err: unknown, code?: ErrorCode): err is FrancisEr
   return code === undefined || (err as FrancisError).code === code;
 }
 
-/**
- * Declares one error class with a fixed code and retryable flag.
- * Kept private: the exported classes below are the public surface.
- */
-function defineError<C extends ErrorCode>(code: C, retryable: boolean, defaultRetryAfterMs?: number) {
-  return class extends FrancisError {
-    override readonly code: C = code;
-    override readonly retryable: boolean = retryable;
-    constructor(message?: string, options?: FrancisErrorOptions) {
-      super(
-        message,
-        defaultRetryAfterMs === undefined || options?.retryAfterMs !== undefined
-          ? options
-          : { ...options, retryAfterMs: defaultRetryAfterMs },
-      );
-    }
-  };
-}
-
 /** `getState`/`deleteState` on absent or expired state. */
-export class StateNotFoundError extends defineError("state_not_found", false) {}
+export class StateNotFoundError extends FrancisError {
+  override readonly code: "state_not_found" = "state_not_found";
+}
 /** `getAlarm`/`deleteAlarm` on an unknown alarm. */
-export class AlarmNotFoundError extends defineError("alarm_not_found", false) {}
+export class AlarmNotFoundError extends FrancisError {
+  override readonly code: "alarm_not_found" = "alarm_not_found";
+}
 /** An unknown job ID, or a job outside the caller's scope. */
-export class JobNotFoundError extends defineError("job_not_found", false) {}
+export class JobNotFoundError extends FrancisError {
+  override readonly code: "job_not_found" = "job_not_found";
+}
 /** `halt` on an actor that is not active on this host; a placement that moved. */
-export class ActorNotHostedError extends defineError("actor_not_hosted", false) {}
+export class ActorNotHostedError extends FrancisError {
+  override readonly code: "actor_not_hosted" = "actor_not_hosted";
+}
 /** An `activeOnly` call to an actor that is not active. */
-export class ActorNotActiveError extends defineError("actor_not_active", false) {}
+export class ActorNotActiveError extends FrancisError {
+  override readonly code: "actor_not_active" = "actor_not_active";
+}
 /** A call met a halting actor (also the reason of `ctx.signal` after the grace period). */
-export class ActorHaltedError extends defineError("actor_halted", true) {}
+export class ActorHaltedError extends FrancisError {
+  override readonly code: "actor_halted" = "actor_halted";
+  override readonly retryable: boolean = true;
+}
 /** No healthy host registered the actor type. */
-export class ActorTypeUnsupportedError extends defineError("actor_type_unsupported", false) {}
+export class ActorTypeUnsupportedError extends FrancisError {
+  override readonly code: "actor_type_unsupported" = "actor_type_unsupported";
+}
 /** The public API targeted a reserved `francis.builtin.*` type. */
-export class ActorTypeReservedError extends defineError("actor_type_reserved", false) {}
+export class ActorTypeReservedError extends FrancisError {
+  override readonly code: "actor_type_reserved" = "actor_type_reserved";
+}
 /** The public API used a reserved `francis.builtin.*` method. */
-export class MethodReservedError extends defineError("method_reserved", false) {}
+export class MethodReservedError extends FrancisError {
+  override readonly code: "method_reserved" = "method_reserved";
+}
 /** The actor lacks the handler for this call mode (`invoke`, `peek`, …). */
-export class InvokeModeUnsupportedError extends defineError("invoke_mode_unsupported", false) {}
+export class InvokeModeUnsupportedError extends FrancisError {
+  override readonly code: "invoke_mode_unsupported" = "invoke_mode_unsupported";
+}
 /** The actor factory threw or rejected. */
-export class ActivationFailedError extends defineError("activation_failed", false) {}
+export class ActivationFailedError extends FrancisError {
+  override readonly code: "activation_failed" = "activation_failed";
+}
 /** The call target is already waiting in the caller's call chain. */
-export class ReentrantCallError extends defineError("reentrant_call", false) {}
+export class ReentrantCallError extends FrancisError {
+  override readonly code: "reentrant_call" = "reentrant_call";
+}
 /** A mutation was attempted inside a read-only turn. */
-export class ReadOnlyError extends defineError("read_only", false) {}
+export class ReadOnlyError extends FrancisError {
+  override readonly code: "read_only" = "read_only";
+}
 /** Thrown by `job()`: dead-letter this job now. */
-export class JobPermanentFailureError extends defineError("job_permanent_failure", false) {}
+export class JobPermanentFailureError extends FrancisError {
+  override readonly code: "job_permanent_failure" = "job_permanent_failure";
+}
 /** Thrown by `job()`: decline this job so that another host can take it. */
-export class JobRejectedError extends defineError("job_rejected", false) {}
+export class JobRejectedError extends FrancisError {
+  override readonly code: "job_rejected" = "job_rejected";
+}
 /** Every host serving the actor type is at its `concurrencyLimit`. */
-export class NoHostError extends defineError("no_host", false) {}
+export class NoHostError extends FrancisError {
+  override readonly code: "no_host" = "no_host";
+}
 /** A result or stream body over its size limit. */
-export class PayloadTooLargeError extends defineError("payload_too_large", false) {}
+export class PayloadTooLargeError extends FrancisError {
+  override readonly code: "payload_too_large" = "payload_too_large";
+}
 /** Stored or received bytes that the codec cannot decode. */
-export class DecodeError extends defineError("decode_failed", false) {}
+export class DecodeError extends FrancisError {
+  override readonly code: "decode_failed" = "decode_failed";
+}
 /** The target host was unreachable and the request was not delivered. */
-export class RetryLaterError extends defineError("retry_later", true) {}
+export class RetryLaterError extends FrancisError {
+  override readonly code: "retry_later" = "retry_later";
+  override readonly retryable: boolean = true;
+}
 /** The target host is over `maxInFlightRequests`. */
-export class OverloadedError extends defineError("overloaded", true, 100) {}
+export class OverloadedError extends FrancisError {
+  override readonly code: "overloaded" = "overloaded";
+  override readonly retryable: boolean = true;
+  /**
+   * @param message Human-readable description.
+   * @param options `cause`; `retryAfterMs` defaults to 100.
+   */
+  constructor(message?: string, options?: FrancisErrorOptions) {
+    super(message, { retryAfterMs: 100, ...options });
+  }
+}
 /** The target host is stopping. */
-export class HostDrainingError extends defineError("host_draining", true, 500) {}
+export class HostDrainingError extends FrancisError {
+  override readonly code: "host_draining" = "host_draining";
+  override readonly retryable: boolean = true;
+  /**
+   * @param message Human-readable description.
+   * @param options `cause`; `retryAfterMs` defaults to 500.
+   */
+  constructor(message?: string, options?: FrancisErrorOptions) {
+    super(message, { retryAfterMs: 500, ...options });
+  }
+}
 /** The peer presented another host identity (stale placement). */
-export class HostMismatchError extends defineError("host_mismatch", true) {}
+export class HostMismatchError extends FrancisError {
+  override readonly code: "host_mismatch" = "host_mismatch";
+  override readonly retryable: boolean = true;
+}
 /** The connection was lost after delivery; the outcome is unknown. */
-export class TransportError extends defineError("transport_failure", false) {}
+export class TransportError extends FrancisError {
+  override readonly code: "transport_failure" = "transport_failure";
+}
 /** A framework deadline elapsed. */
-export class DeadlineExceededError extends defineError("deadline_exceeded", false) {}
+export class DeadlineExceededError extends FrancisError {
+  override readonly code: "deadline_exceeded" = "deadline_exceeded";
+}
 /** The service was used before `start()` resolved or after `stop()`. */
-export class HostNotRunningError extends defineError("host_not_running", false) {}
+export class HostNotRunningError extends FrancisError {
+  override readonly code: "host_not_running" = "host_not_running";
+}
 /** A remote host had no runtime session for `requestTimeoutMs`. */
-export class RuntimeUnavailableError extends defineError("runtime_unavailable", true) {}
+export class RuntimeUnavailableError extends FrancisError {
+  override readonly code: "runtime_unavailable" = "runtime_unavailable";
+  override readonly retryable: boolean = true;
+}
 /** `start()`: another healthy host has the same advertise address. */
-export class HostAlreadyRegisteredError extends defineError("host_already_registered", false) {}
+export class HostAlreadyRegisteredError extends FrancisError {
+  override readonly code: "host_already_registered" = "host_already_registered";
+}
 /** The host's registration vanished. */
-export class HostUnregisteredError extends defineError("host_unregistered", false) {}
+export class HostUnregisteredError extends FrancisError {
+  override readonly code: "host_unregistered" = "host_unregistered";
+}
 /** A local host exhausted a health-check sequence. */
-export class HealthCheckFailedError extends defineError("health_check_failed", false) {}
+export class HealthCheckFailedError extends FrancisError {
+  override readonly code: "health_check_failed" = "health_check_failed";
+}
 /** `start()` with `maxHosts` healthy hosts already present. */
-export class ClusterFullError extends defineError("cluster_full", false) {}
+export class ClusterFullError extends FrancisError {
+  override readonly code: "cluster_full" = "cluster_full";
+}
 /** `start()` while an exclusive lease is held. */
-export class ClusterLockedError extends defineError("cluster_locked", false) {}
+export class ClusterLockedError extends FrancisError {
+  override readonly code: "cluster_locked" = "cluster_locked";
+}
 /** `start()` with a `maxHosts` that differs from the live cluster's. */
-export class MaxHostsMismatchError extends defineError("max_hosts_mismatch", false) {}
+export class MaxHostsMismatchError extends FrancisError {
+  override readonly code: "max_hosts_mismatch" = "max_hosts_mismatch";
+}
 /** `restore` or `acquireExclusive` without `force` while hosts are healthy. */
-export class HostsConnectedError extends defineError("hosts_connected", false) {}
+export class HostsConnectedError extends FrancisError {
+  override readonly code: "hosts_connected" = "hosts_connected";
+}
 /** Another admin holds the exclusive lease. */
-export class ExclusiveHeldError extends defineError("exclusive_held", false) {}
+export class ExclusiveHeldError extends FrancisError {
+  override readonly code: "exclusive_held" = "exclusive_held";
+}
 /** Bootstrap or mTLS was rejected. */
-export class UnauthorizedError extends defineError("unauthorized", false) {}
+export class UnauthorizedError extends FrancisError {
+  override readonly code: "unauthorized" = "unauthorized";
+}
 /** Incompatible protocol version between a host and the runtime. */
-export class ProtocolVersionError extends defineError("protocol_version", false) {}
+export class ProtocolVersionError extends FrancisError {
+  override readonly code: "protocol_version" = "protocol_version";
+}
 /** A store operation failed (`cause` is the driver error), or the schema is too new. */
-export class ProviderError extends defineError("provider_error", false) {}
+export class ProviderError extends FrancisError {
+  override readonly code: "provider_error" = "provider_error";
+}
 /** Not a francis backup stream, or an unsupported version. */
-export class BackupFormatError extends defineError("backup_invalid", false) {}
+export class BackupFormatError extends FrancisError {
+  override readonly code: "backup_invalid" = "backup_invalid";
+}
 /** `complete` on a completed signal. */
-export class SignalAlreadyCompletedError extends defineError("signal_already_completed", false) {}
+export class SignalAlreadyCompletedError extends FrancisError {
+  override readonly code: "signal_already_completed" = "signal_already_completed";
+}
 /** A signal payload over `maxPayloadBytes`. */
-export class SignalPayloadTooLargeError extends defineError("signal_payload_too_large", false) {}
+export class SignalPayloadTooLargeError extends FrancisError {
+  override readonly code: "signal_payload_too_large" = "signal_payload_too_large";
+}
 /** An unexpected failure (a bug). */
-export class InternalError extends defineError("internal", false) {}
+export class InternalError extends FrancisError {
+  override readonly code: "internal" = "internal";
+}
 
 /** Fields of an {@linkcode InvokeFailedError}. */
 export interface InvokeFailedDetails {
