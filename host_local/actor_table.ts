@@ -125,7 +125,6 @@ export class ActorTable {
       // A failed activation leaves the table so that the next call runs the factory again.
       if (this.#actors.get(act.key) === act) this.#actors.delete(act.key);
       clearTimeout(act.idleTimer);
-      act.halting = true;
       act.lock.close(new ActorHaltedError(`Actor "${act.key}" failed to activate`));
       this.#deps.removePlacement(act.actorType, act.actorId).catch(() => {});
       throw new ActivationFailedError(`Cannot activate actor "${act.key}": ${errorMessage(err)}`, { cause: err });

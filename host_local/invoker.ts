@@ -99,6 +99,10 @@ export class Invoker {
     const key = actorKey(req.actorType, req.actorId);
     const active = this.#d.table.get(key);
     if (active !== undefined) return this.#runLocal(req, active);
+    if (this.#d.draining()) {
+      // A stopping host must not record a new placement for itself.
+      throw new HostDrainingError(`Cannot activate actor "${key}": the host is stopping`);
+    }
     const hostId = await this.#resolve(req, key, bypassCache);
     if (hostId === this.#d.hostId()) return this.#runLocal(req, undefined);
     // Peer links arrive with the multi-host cluster; until then another owner is unreachable.

@@ -17,5 +17,5 @@
  */
 
 export { createTestHost } from "./test_host.ts";
-export { ManualClock, MANUAL_CLOCK_START_MS } from "./manual_clock.ts";
+export { MANUAL_CLOCK_START_MS, ManualClock } from "./manual_clock.ts";
 export { waitFor } from "./wait_for.ts";
