@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { ActorContext, ActorService } from "../actor/types.ts";
 import {
-  ActorHaltedError,
   ActorNotHostedError,
   HealthCheckFailedError,
   HostAlreadyRegisteredError,
