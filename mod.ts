@@ -61,4 +61,22 @@ export type {
   StateList,
   TurnKind,
 } from "./actor/types.ts";
-export type { ActorProvider, Clock } from "./providers/types.ts";
+export type {
+  ActorPlacement,
+  ActorProvider,
+  ActorTypeRegistration,
+  AlarmLease,
+  AlarmProperties,
+  AlarmRecord,
+  CleanupRequest,
+  CleanupResult,
+  Clock,
+  FetchAlarmsRequest,
+  HostRecord,
+  ListStatesRequest,
+  LookupActorRequest,
+  RegisterHostRequest,
+  RenewLeasesRequest,
+  SetStateRequest,
+  StatePage,
+} from "./providers/types.ts";

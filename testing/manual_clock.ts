@@ -36,6 +36,8 @@ export class ManualClock implements Clock {
   #now: number;
 
   /**
+   * Creates a clock standing still at `startMs`.
+   *
    * @param startMs The initial time in epoch ms.
    * @default {MANUAL_CLOCK_START_MS} (2026-01-01T00:00:00Z)
    * @throws {TypeError} When `startMs` is not a number.

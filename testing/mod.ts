@@ -17,5 +17,7 @@
  */
 
 export { createTestHost } from "./test_host.ts";
+export { providerSuiteTestNames, runProviderSuite } from "./provider_suite.ts";
+export type { ProviderSuiteOptions } from "./provider_suite.ts";
 export { MANUAL_CLOCK_START_MS, ManualClock } from "./manual_clock.ts";
 export { waitFor } from "./wait_for.ts";

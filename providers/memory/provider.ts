@@ -1,0 +1,397 @@
+/**
+ * The in-memory `ActorProvider`: the reference implementation and the
+ * behaviour oracle of the provider conformance suite.
+ *
+ * Everything runs synchronously inside each call, so every method is atomic:
+ * it validates and computes first, then mutates. Bytes are copied in and out.
+ *
+ * @module
+ */
+
+import {
+  AlarmNotFoundError,
+  HostAlreadyRegisteredError,
+  HostUnregisteredError,
+  ProviderError,
+  StateNotFoundError,
+} from "../../errors.ts";
+import type {
+  ActorPlacement,
+  ActorProvider,
+  AlarmLease,
+  AlarmProperties,
+  AlarmRecord,
+  CleanupRequest,
+  CleanupResult,
+  Clock,
+  FetchAlarmsRequest,
+  HostRecord,
+  ListStatesRequest,
+  LookupActorRequest,
+  RegisterHostRequest,
+  RenewLeasesRequest,
+  SetStateRequest,
+  StatePage,
+} from "../types.ts";
+import { type AlarmRow, AlarmTable, sameProps, toLease, toRecord } from "./_alarms.ts";
+import { actorKey, type HostRow, HostTable, readHostTypes } from "./_hosts.ts";
+import { StateTable } from "./_states.ts";
+import { checkBytes, checkInteger, checkString, checkTime, show } from "./_validate.ts";
+import { fetchAndLease, renewLeases } from "./_leasing.ts";
+import { lookupPlacement } from "./_placement.ts";
+import {
+  type MemoryProviderOptions,
+  type ResolvedMemoryProviderOptions,
+  resolveMemoryProviderOptions,
+} from "./options.ts";
+
+/**
+ * Creates an in-memory provider. Nothing survives the process; one provider
+ * object may back several hosts in the same process.
+ *
+ * @param options Cleanup interval and clock.
+ * @returns A provider; call `acquire()` before use and `release()` after.
+ * @throws {TypeError} When an option has the wrong type.
+ * @throws {RangeError} When `cleanupIntervalMs` is out of range.
+ *
+ * @example Store and read state
+ * ```ts
+ * import { createMemoryProvider } from "./provider.ts";
+ *
+ * const provider = createMemoryProvider();
+ * await provider.acquire();
+ * await provider.setState({ actorType: "counter", actorId: "c1", data: new Uint8Array([42]) });
+ * console.log(await provider.getState("counter", "c1")); // Uint8Array(1) [ 42 ]
+ * await provider.release();
+ * ```
+ */
+export function createMemoryProvider(options?: MemoryProviderOptions): ActorProvider {
+  return new MemoryProvider(resolveMemoryProviderOptions(options));
+}
+
+/** Runs a synchronous body and settles a promise with its outcome. */
+function settle<T>(body: () => T): Promise<T> {
+  try {
+    return Promise.resolve(body());
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/** Lets the process exit while the cleanup timer is pending (Node and Deno). */
+function unrefTimer(timer: unknown): void {
+  if (typeof timer === "object" && timer !== null && "unref" in timer && typeof timer.unref === "function") {
+    timer.unref();
+  } else if (typeof timer === "number") {
+    (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno?.unrefTimer?.(timer);
+  }
+}
+
+class MemoryProvider implements ActorProvider {
+  readonly name: string = "memory";
+  readonly #clock: Clock;
+  readonly #cleanupIntervalMs: number;
+  readonly #hosts = new HostTable();
+  readonly #states = new StateTable();
+  readonly #alarms = new AlarmTable();
+  #refs = 0;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  /** Largest `healthCheckDeadlineMs` seen in `registerHost`, used by timed cleanup. */
+  #deadlineMs = 0;
+
+  constructor(options: ResolvedMemoryProviderOptions) {
+    this.#clock = options.clock;
+    this.#cleanupIntervalMs = options.cleanupIntervalMs;
+  }
+
+  acquire(): Promise<void> {
+    this.#refs++;
+    if (this.#refs === 1 && Number.isFinite(this.#cleanupIntervalMs)) {
+      this.#timer = setInterval(() => this.#timedCleanup(), this.#cleanupIntervalMs);
+      unrefTimer(this.#timer);
+    }
+    return Promise.resolve();
+  }
+
+  release(): Promise<void> {
+    if (this.#refs === 0) return Promise.resolve();
+    this.#refs--;
+    if (this.#refs === 0 && this.#timer !== undefined) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
+    }
+    return Promise.resolve();
+  }
+
+  // -- hosts ---------------------------------------------------------------
+
+  registerHost(req: RegisterHostRequest): Promise<{ hostId: string }> {
+    return settle(() => {
+      const now = this.#now("registerHost");
+      checkString("registerHost", "address", req.address);
+      checkInteger("registerHost", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
+      const types = readHostTypes(req.actorTypes);
+      const holder = this.#hosts.byAddress(req.address);
+      if (holder !== undefined && this.#hosts.isHealthy(holder.hostId, now, req.healthCheckDeadlineMs)) {
+        throw new HostAlreadyRegisteredError(
+          `Cannot register host: address ${show(req.address)} belongs to healthy host ${show(holder.hostId)}`,
+        );
+      }
+      this.#purgeDeadHosts(now, req.healthCheckDeadlineMs);
+      const host: HostRow = { hostId: crypto.randomUUID(), address: req.address, lastHealthCheck: now, types };
+      this.#hosts.addHost(host);
+      this.#deadlineMs = Math.max(this.#deadlineMs, req.healthCheckDeadlineMs);
+      return { hostId: host.hostId };
+    });
+  }
+
+  heartbeat(hostId: string, healthCheckDeadlineMs: number): Promise<void> {
+    return settle(() => {
+      const now = this.#now("heartbeat");
+      checkInteger("heartbeat", "healthCheckDeadlineMs", healthCheckDeadlineMs, 1);
+      if (!this.#hosts.isHealthy(hostId, now, healthCheckDeadlineMs)) {
+        throw new HostUnregisteredError(
+          `Cannot record health check: host ${show(hostId)} is not registered or missed its deadline`,
+        );
+      }
+      this.#hosts.hosts.get(hostId)!.lastHealthCheck = now;
+    });
+  }
+
+  unregisterHost(hostId: string): Promise<void> {
+    return settle(() => {
+      this.#now("unregisterHost");
+      for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+    });
+  }
+
+  listHosts(healthCheckDeadlineMs: number): Promise<HostRecord[]> {
+    return settle(() => {
+      const now = this.#now("listHosts");
+      checkInteger("listHosts", "healthCheckDeadlineMs", healthCheckDeadlineMs, 1);
+      return [...this.#hosts.hosts.values()]
+        .filter((h) => this.#hosts.isHealthy(h.hostId, now, healthCheckDeadlineMs))
+        .sort((a, b) => (a.hostId < b.hostId ? -1 : a.hostId > b.hostId ? 1 : 0))
+        .map((h) => ({
+          hostId: h.hostId,
+          address: h.address,
+          lastHealthCheck: h.lastHealthCheck,
+          actorTypes: [...h.types.keys()].sort(),
+        }));
+    });
+  }
+
+  // -- placement -----------------------------------------------------------
+
+  lookupActor(req: LookupActorRequest): Promise<ActorPlacement> {
+    return settle(() => {
+      const now = this.#now("lookupActor");
+      checkInteger("lookupActor", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
+      return lookupPlacement(this.#hosts, this.#alarms, req, now);
+    });
+  }
+
+  removeActor(actorType: string, actorId: string, hostId?: string): Promise<boolean> {
+    return settle(() => {
+      this.#now("removeActor");
+      const key = actorKey(actorType, actorId);
+      const existing = this.#hosts.placement(key);
+      if (existing === undefined || (hostId !== undefined && existing.hostId !== hostId)) return false;
+      this.#hosts.removePlacement(key);
+      this.#alarms.clearLeases(key);
+      return true;
+    });
+  }
+
+  // -- state ---------------------------------------------------------------
+
+  getState(actorType: string, actorId: string): Promise<Uint8Array> {
+    return settle(() => {
+      const data = this.#states.get(actorType, actorId, this.#now("getState"));
+      if (data === undefined) {
+        throw new StateNotFoundError(`Cannot get state: ${show(`${actorType}/${actorId}`)} has none`);
+      }
+      return data.slice();
+    });
+  }
+
+  setState(req: SetStateRequest): Promise<void> {
+    return settle(() => {
+      const now = this.#now("setState");
+      checkBytes("setState", "data", req.data);
+      if (req.ttlMs !== undefined) checkInteger("setState", "ttlMs", req.ttlMs, 1);
+      const expiresAt = req.ttlMs === undefined ? undefined : now + req.ttlMs;
+      this.#states.set(req.actorType, req.actorId, req.data.slice(), expiresAt);
+    });
+  }
+
+  deleteState(actorType: string, actorId: string): Promise<void> {
+    return settle(() => {
+      if (this.#states.get(actorType, actorId, this.#now("deleteState")) === undefined) {
+        throw new StateNotFoundError(`Cannot delete state: ${show(`${actorType}/${actorId}`)} has none`);
+      }
+      this.#states.delete(actorType, actorId);
+    });
+  }
+
+  listStates(req: ListStatesRequest): Promise<StatePage> {
+    return settle(() => {
+      const now = this.#now("listStates");
+      checkInteger("listStates", "limit", req.limit, 1, 1000);
+      if (req.after !== undefined) checkString("listStates", "after", req.after);
+      const page = this.#states.list(req.actorType, req.after, req.limit, now);
+      const entries = page.entries.map((e) =>
+        req.includeData ? { actorId: e.actorId, data: e.data!.slice() } : { actorId: e.actorId }
+      );
+      return { entries, hasMore: page.hasMore };
+    });
+  }
+
+  // -- alarms --------------------------------------------------------------
+
+  getAlarm(actorType: string, actorId: string, name: string): Promise<AlarmRecord> {
+    return settle(() => {
+      this.#now("getAlarm");
+      return toRecord(this.#alarmOrThrow("get alarm", actorType, actorId, name));
+    });
+  }
+
+  setAlarm(actorType: string, actorId: string, name: string, props: AlarmProperties): Promise<void> {
+    return settle(() => {
+      this.#now("setAlarm");
+      checkTime("setAlarm", "dueTime", props.dueTime);
+      if (props.interval !== undefined) checkString("setAlarm", "interval", props.interval);
+      if (props.ttl !== undefined) checkTime("setAlarm", "ttl", props.ttl);
+      if (props.data !== undefined) checkBytes("setAlarm", "data", props.data);
+      const next: AlarmProperties = {
+        dueTime: props.dueTime,
+        interval: props.interval,
+        ttl: props.ttl,
+        data: props.data === undefined || props.data.length === 0 ? undefined : props.data.slice(),
+      };
+      const existing = this.#alarms.get(actorType, actorId, name);
+      if (existing !== undefined && sameProps(existing, next)) return;
+      this.#alarms.put(existing ?? this.#alarms.newRow(actorType, actorId, name), next, crypto.randomUUID());
+    });
+  }
+
+  deleteAlarm(actorType: string, actorId: string, name: string): Promise<void> {
+    return settle(() => {
+      this.#now("deleteAlarm");
+      this.#alarms.delete(this.#alarmOrThrow("delete alarm", actorType, actorId, name));
+    });
+  }
+
+  fetchAndLeaseAlarms(req: FetchAlarmsRequest): Promise<AlarmLease[]> {
+    return settle(() => {
+      const now = this.#now("fetchAndLeaseAlarms");
+      checkString("fetchAndLeaseAlarms", "hostId", req.hostId);
+      checkInteger("fetchAndLeaseAlarms", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
+      checkInteger("fetchAndLeaseAlarms", "fetchAheadMs", req.fetchAheadMs, 0);
+      checkInteger("fetchAndLeaseAlarms", "batchSize", req.batchSize, 1);
+      checkInteger("fetchAndLeaseAlarms", "leaseDurationMs", req.leaseDurationMs, 1);
+      return fetchAndLease(this.#hosts, this.#alarms, req, now).map(toLease);
+    });
+  }
+
+  renewAlarmLeases(req: RenewLeasesRequest): Promise<AlarmLease[]> {
+    return settle(() => {
+      const now = this.#now("renewAlarmLeases");
+      checkInteger("renewAlarmLeases", "leaseDurationMs", req.leaseDurationMs, 1);
+      const renewed = renewLeases(this.#hosts, this.#alarms, req, now);
+      return renewed.map(toLease);
+    });
+  }
+
+  getLeasedAlarm(lease: AlarmLease): Promise<AlarmRecord> {
+    return settle(() => toRecord(this.#leasedOrThrow("getLeasedAlarm", lease, this.#now("getLeasedAlarm"))));
+  }
+
+  updateLeasedAlarm(
+    lease: AlarmLease,
+    update: { dueTime: number; keepLease: boolean; leaseDurationMs: number },
+  ): Promise<void> {
+    return settle(() => {
+      const now = this.#now("updateLeasedAlarm");
+      checkTime("updateLeasedAlarm", "dueTime", update.dueTime);
+      checkInteger("updateLeasedAlarm", "leaseDurationMs", update.leaseDurationMs, 1);
+      const row = this.#leasedOrThrow("updateLeasedAlarm", lease, now);
+      this.#alarms.reschedule(row, update.dueTime);
+      row.leaseExpiresAt = update.keepLease ? now + update.leaseDurationMs : undefined;
+      if (!update.keepLease) row.leaseId = undefined;
+    });
+  }
+
+  deleteLeasedAlarm(lease: AlarmLease): Promise<void> {
+    return settle(() => {
+      this.#alarms.delete(this.#leasedOrThrow("deleteLeasedAlarm", lease, this.#now("deleteLeasedAlarm")));
+    });
+  }
+
+  releaseAlarmLease(lease: AlarmLease): Promise<void> {
+    return settle(() => {
+      const row = this.#leasedOrThrow("releaseAlarmLease", lease, this.#now("releaseAlarmLease"));
+      row.leaseId = undefined;
+      row.leaseExpiresAt = undefined;
+    });
+  }
+
+  // -- maintenance ---------------------------------------------------------
+
+  cleanup(req: CleanupRequest): Promise<CleanupResult> {
+    return settle(() => {
+      const now = this.#now("cleanup");
+      checkInteger("cleanup", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
+      return {
+        expiredStates: this.#states.purgeExpired(now),
+        deadHosts: this.#purgeDeadHosts(now, req.healthCheckDeadlineMs),
+      };
+    });
+  }
+
+  // -- helpers -------------------------------------------------------------
+
+  /** The current time; throws `ProviderError` when the provider is not acquired. */
+  #now(method: string): number {
+    if (this.#refs === 0) throw new ProviderError(`Cannot ${method}: provider is not acquired`);
+    return this.#clock.now();
+  }
+
+  #timedCleanup(): void {
+    try {
+      const now = this.#clock.now();
+      this.#states.purgeExpired(now);
+      // Without any registration there is no deadline, so no host is judged dead.
+      if (this.#deadlineMs > 0) this.#purgeDeadHosts(now, this.#deadlineMs);
+    } catch {
+      // A throwing injected clock must not crash the timer; the next tick retries.
+    }
+  }
+
+  /** Deletes dead hosts with their placements, clearing the leases of their actors. */
+  #purgeDeadHosts(now: number, deadlineMs: number): number {
+    const dead = this.#hosts.deadHostIds(now, deadlineMs);
+    for (const hostId of dead) {
+      for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+    }
+    return dead.length;
+  }
+
+  #alarmOrThrow(action: string, actorType: string, actorId: string, name: string): AlarmRow {
+    const row = this.#alarms.get(actorType, actorId, name);
+    if (row === undefined) {
+      throw new AlarmNotFoundError(`Cannot ${action}: ${show(`${actorType}/${actorId}/${name}`)} does not exist`);
+    }
+    return row;
+  }
+
+  #leasedOrThrow(method: string, lease: AlarmLease, now: number): AlarmRow {
+    const row = this.#alarms.leased(lease, now);
+    if (row === undefined) {
+      throw new AlarmNotFoundError(
+        `Cannot ${method}: lease ${show(lease?.leaseId)} of alarm ${show(lease?.alarmId)} is no longer valid`,
+      );
+    }
+    return row;
+  }
+}
