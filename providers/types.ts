@@ -8,12 +8,20 @@
  * `docs/PROVIDER.md` explains the contract in prose for third-party authors, and
  * `runProviderSuite` in `./testing` checks it.
  *
+ * Three definitions used throughout, all against `now` from the provider's
+ * {@linkcode Clock}:
+ * - a host is healthy while `now - lastHealthCheck <= healthCheckDeadlineMs`,
+ *   and dead once that difference is larger;
+ * - a state TTL or alarm lease granted for `ms` ends at the instant
+ *   `expiresAt = now + ms`: it is invalid when `now >= expiresAt`;
+ * - an actor ID order is UTF-16 code-unit order (JavaScript `<` on strings).
+ *
  * @module
  */
 
 /** A source of the current time in epoch milliseconds. Tests inject a manual one. */
 export interface Clock {
-  /** The current time in epoch milliseconds. */
+  /** The current time in epoch milliseconds. The provider's only source of time. */
   now(): number;
 }
 
@@ -21,9 +29,9 @@ export interface Clock {
 export interface ActorTypeRegistration {
   /** The actor type. */
   actorType: string;
-  /** Idle timeout in ms, or `Infinity` for never. Stored with each placement. */
+  /** Idle timeout: integer ms ≥ 1, or `Infinity` for never. Stored with each placement. */
   idleTimeoutMs: number;
-  /** Max active actors of this type on the host; 0 means unlimited. */
+  /** Max actors of this type placed on the host: integer 0 … 2147483647; 0 means unlimited. */
   concurrencyLimit: number;
 }
 
@@ -31,17 +39,22 @@ export interface ActorTypeRegistration {
 export interface RegisterHostRequest {
   /** The address peers dial (`host:port`). Unique among healthy hosts. */
   address: string;
-  /** The actor types this host serves (may be empty). */
+  /** The actor types this host serves (may be empty; a type listed twice is a `TypeError`). */
   actorTypes: readonly ActorTypeRegistration[];
-  /** Hosts whose last health check is older than this are dead and are purged first. */
+  /**
+   * Integer ms ≥ 1. A host is healthy while `now - lastHealthCheck <=` this;
+   * hosts dead by this measure are purged before the new host is added.
+   */
   healthCheckDeadlineMs: number;
 }
 
 /** A healthy host as {@linkcode ActorProvider.listHosts} returns it. */
 export interface HostRecord {
+  /** The ID `registerHost` returned. */
   hostId: string;
+  /** The registered address. */
   address: string;
-  /** Epoch ms of the last successful health check. */
+  /** Epoch ms of the last successful health check (registration counts as one). */
   lastHealthCheck: number;
   /** Types the host serves, sorted. */
   actorTypes: string[];
@@ -49,7 +62,9 @@ export interface HostRecord {
 
 /** Where an actor is active. */
 export interface ActorPlacement {
+  /** The host the actor is placed on. */
   hostId: string;
+  /** That host's registered address. */
   address: string;
   /** The idle timeout registered for the type on that host (ms, or `Infinity`). */
   idleTimeoutMs: number;
@@ -57,31 +72,47 @@ export interface ActorPlacement {
 
 /** Arguments of {@linkcode ActorProvider.lookupActor}. */
 export interface LookupActorRequest {
+  /** The actor type. */
   actorType: string;
+  /** The actor ID. */
   actorId: string;
-  /** Never create a placement; reject with `ActorNotActiveError` if there is none on a healthy host. */
+  /**
+   * Never create a placement: reject with `ActorNotActiveError` if there is
+   * none on a healthy host, with no side effect.
+   */
   activeOnly: boolean;
-  /** Hosts whose last health check is older than this are ignored (their placements are replaced). */
+  /** Integer ms ≥ 1. Placements on hosts dead by this measure are ignored, and replaced unless `activeOnly`. */
   healthCheckDeadlineMs: number;
-  /** When given, only these hosts may be chosen for a new placement. */
+  /**
+   * When given, only these hosts may be chosen for a new placement, and an
+   * existing placement on a healthy host outside the list is a `NoHostError`
+   * (with `activeOnly` too). An empty list allows no host.
+   */
   allowedHostIds?: readonly string[];
 }
 
 /** Arguments of {@linkcode ActorProvider.setState}. */
 export interface SetStateRequest {
+  /** The actor type. */
   actorType: string;
+  /** The actor ID. */
   actorId: string;
+  /** The value; may be empty (an empty value is still a value). */
   data: Uint8Array;
-  /** Expire at now + `ttlMs`; omitted means never (and clears an earlier expiry). */
+  /**
+   * Integer ms ≥ 1. The value expires at the instant `now + ttlMs`. Omitted
+   * means never, and clears an earlier expiry.
+   */
   ttlMs?: number;
 }
 
 /** Arguments of {@linkcode ActorProvider.listStates}. */
 export interface ListStatesRequest {
+  /** The actor type to list. */
   actorType: string;
-  /** Exclusive lower bound on `actorId` (UTF-16 code-unit order). */
+  /** Exclusive lower bound on `actorId` (UTF-16 code-unit order); need not exist. */
   after?: string;
-  /** Page size, 1–1000. */
+  /** Page size: an integer from 1 to 1000, else `RangeError`. */
   limit: number;
   /** Whether to return each entry's bytes. */
   includeData: boolean;
@@ -89,39 +120,50 @@ export interface ListStatesRequest {
 
 /** One page of {@linkcode ActorProvider.listStates}. */
 export interface StatePage {
+  /** Non-expired entries in UTF-16 code-unit order of `actorId`; `data` only with `includeData`. */
   entries: { actorId: string; data?: Uint8Array }[];
+  /** Whether at least one more non-expired entry follows the page. */
   hasMore: boolean;
 }
 
-/** The properties of an alarm, as stored. */
+/** The properties of an alarm, as stored. Absent properties are omitted, never `null`. */
 export interface AlarmProperties {
   /** Next due time, epoch ms. */
   dueTime: number;
-  /** Normalised ISO-8601 interval (e.g. `"PT1M"`); omitted for one-shot alarms. */
+  /** Normalised ISO-8601 interval (e.g. `"PT1M"`), stored as given; omitted for one-shot alarms. */
   interval?: string;
-  /** No occurrence is scheduled after this instant (epoch ms). */
+  /** No occurrence is scheduled after this instant (epoch ms). Stored as given; the provider never purges by it. */
   ttl?: number;
-  /** Encoded data; omitted means no data. */
+  /** Encoded data; omitted means no data. Empty bytes are stored as no data. */
   data?: Uint8Array;
 }
 
 /** An alarm's identity plus its properties. */
 export interface AlarmRecord extends AlarmProperties {
+  /** The actor type. */
   actorType: string;
+  /** The actor ID. */
   actorId: string;
+  /** The alarm name, unique per actor. */
   name: string;
 }
 
 /** Proof that a host holds an alarm's lease. */
 export interface AlarmLease {
-  /** Changes whenever the alarm's properties change, which invalidates old leases. */
+  /**
+   * Changes only when `setAlarm` changes the alarm's properties, which
+   * invalidates old leases. Renewing or moving a lease keeps it.
+   */
   alarmId: string;
-  /** Random per lease grant. */
+  /** Random per lease grant; renewal and `updateLeasedAlarm` with `keepLease` keep it. */
   leaseId: string;
+  /** The actor type. */
   actorType: string;
+  /** The actor ID. */
   actorId: string;
+  /** The alarm name. */
   name: string;
-  /** Due time at the moment of leasing, epoch ms. */
+  /** Due time when the lease was granted or last renewed, epoch ms. */
   dueTime: number;
 }
 
@@ -129,31 +171,40 @@ export interface AlarmLease {
 export interface FetchAlarmsRequest {
   /** The host that will run the alarms. */
   hostId: string;
+  /** Integer ms ≥ 1: judges the fetching host and the hosts of placed actors. */
   healthCheckDeadlineMs: number;
-  /** Take alarms due at or before now + this. */
+  /** Integer ms ≥ 0. Take alarms due at or before `now + fetchAheadMs`. */
   fetchAheadMs: number;
-  /** At most this many leases per call. */
+  /** Integer ≥ 1. At most this many leases per call. */
   batchSize: number;
-  /** Leases expire at now + this unless renewed. */
+  /** Integer ms ≥ 1. Leases end at the instant `now + leaseDurationMs` unless renewed. */
   leaseDurationMs: number;
 }
 
 /** Arguments of {@linkcode ActorProvider.renewAlarmLeases}. */
 export interface RenewLeasesRequest {
+  /** The host whose placed actors' leases are renewed. Its health is not checked. */
   hostId: string;
+  /** Integer ms ≥ 1. Renewed leases end at `now + leaseDurationMs`. */
   leaseDurationMs: number;
-  /** Only these leases; omitted means every valid lease of actors placed on `hostId`. */
+  /**
+   * Only these leases (invalid or foreign ones are skipped); omitted means
+   * every valid lease of actors placed on `hostId`.
+   */
   leases?: readonly AlarmLease[];
 }
 
 /** Arguments of {@linkcode ActorProvider.cleanup}. */
 export interface CleanupRequest {
+  /** Integer ms ≥ 1: hosts dead by this measure are deleted. */
   healthCheckDeadlineMs: number;
 }
 
 /** What {@linkcode ActorProvider.cleanup} removed. */
 export interface CleanupResult {
+  /** Expired state rows deleted. */
   expiredStates: number;
+  /** Dead hosts deleted (with their placements). */
   deadHosts: number;
 }
 
@@ -163,70 +214,98 @@ export interface CleanupResult {
  * stop, and the provider closes what it opened when the count returns to zero.
  *
  * Error contract, common to every method:
- * - documented conditions throw the named Francis error;
- * - any other store failure throws `ProviderError` with the driver error as
- *   `cause`, and leaves stored data as it was (each method is atomic);
- * - calls before `acquire` or after the final `release` throw `ProviderError`.
+ * - documented conditions reject with the named Francis error;
+ * - malformed arguments reject with `TypeError` (wrong type) or `RangeError`
+ *   (out of range), before anything is read or written;
+ * - any other store failure rejects with `ProviderError` with the driver error
+ *   as `cause`, and leaves stored data as it was (each method is atomic);
+ * - calls before `acquire` or after the final `release` reject with `ProviderError`;
+ * - methods never throw synchronously: every failure is a rejected promise.
  *
- * Times come from the provider's clock (`Clock`), so tests can control them.
+ * Times come from the provider's clock (`Clock`), never from the database, so
+ * tests can control them. Bytes are copied in and out: mutating an argument or
+ * a result afterwards never changes what is stored.
  */
 export interface ActorProvider {
   /** Short name for logs, e.g. `"sqlite"`. */
   readonly name: string;
 
-  /** Opens and migrates on the first call; counts references. Throws `ProviderError` if the schema is newer than supported. */
+  /**
+   * Opens and migrates on the first call; counts references. A failed
+   * `acquire` rejects with `ProviderError` (e.g. the schema is newer than
+   * supported) and adds no reference.
+   */
   acquire(): Promise<void>;
-  /** Drops one reference; on the last, closes connections the provider opened. Idempotent past zero. */
+  /**
+   * Drops one reference; on the last, stops the cleanup timer and closes
+   * connections the provider opened (never ones the caller supplied).
+   * Idempotent past zero.
+   */
   release(): Promise<void>;
 
   // -- hosts ---------------------------------------------------------------
 
   /**
-   * Purges dead hosts (cascading their placements and alarm leases), then
-   * registers a new host with a fresh ID.
-   * Throws `HostAlreadyRegisteredError` if a healthy host has the same address.
+   * Purges dead hosts (cascading their placements and clearing the alarm
+   * leases of those actors), then registers a new host with a fresh ID and
+   * `lastHealthCheck = now`.
+   * Throws `HostAlreadyRegisteredError` if a healthy host has the same address;
+   * concurrent registrations of one address yield one host.
    */
   registerHost(req: RegisterHostRequest): Promise<{ hostId: string }>;
   /**
-   * Records a health check. Throws `HostUnregisteredError` if the host is
-   * unknown or its last check is older than `healthCheckDeadlineMs` (a dead
-   * host never revives).
+   * Records a health check (`lastHealthCheck = now`). Throws
+   * `HostUnregisteredError` if the host is unknown or is dead by
+   * `healthCheckDeadlineMs` (a dead host never revives).
    */
   heartbeat(hostId: string, healthCheckDeadlineMs: number): Promise<void>;
-  /** Deletes the host, its types and placements (leases of its actors are cleared). Unknown IDs are ignored. */
+  /**
+   * Deletes the host, its types and placements, and clears the leases of those
+   * actors' alarms (the alarms stay). Unknown IDs are ignored.
+   */
   unregisterHost(hostId: string): Promise<void>;
-  /** Healthy hosts, sorted by `hostId`. */
+  /** Healthy hosts, sorted by `hostId`. Reads only; purges nothing. */
   listHosts(healthCheckDeadlineMs: number): Promise<HostRecord[]>;
 
   // -- placement -----------------------------------------------------------
 
   /**
    * Returns the actor's placement on a healthy host; otherwise (unless
-   * `activeOnly`) atomically picks a healthy host that registered the type and
-   * is under its `concurrencyLimit`, and records the placement. Concurrent
-   * calls for one actor yield one placement.
+   * `activeOnly`) atomically picks a healthy host that registered the type,
+   * is in `allowedHostIds` (when given) and is under its `concurrencyLimit`,
+   * and records the placement. Replacing a placement on a dead host clears
+   * the leases of the actor's alarms. Concurrent calls for one actor, from any
+   * number of processes, yield one placement.
    *
-   * Throws `ActorNotActiveError` (`activeOnly` and not placed on a healthy
-   * host), `ActorTypeUnsupportedError` (no healthy host registered the type),
-   * `NoHostError` (all such hosts are at their limit, or the placement is on a
-   * host outside `allowedHostIds`).
+   * Checks run in this order, before any change:
+   * 1. a placement on a healthy host is returned, or rejects with `NoHostError`
+   *    if that host is outside `allowedHostIds` (also with `activeOnly`);
+   * 2. `activeOnly` rejects with `ActorNotActiveError` (even for a type no host
+   *    serves);
+   * 3. `ActorTypeUnsupportedError` if no healthy host registered the type
+   *    (`allowedHostIds` is not considered here);
+   * 4. `NoHostError` if no allowed healthy host serving the type has room.
    */
   lookupActor(req: LookupActorRequest): Promise<ActorPlacement>;
   /**
    * Removes the actor's placement and clears the leases of its alarms. With
-   * `hostId`, removes it only if it is on that host. Returns whether a row was removed.
+   * `hostId`, removes it only if it is on that host. Returns whether a placement was removed.
    */
   removeActor(actorType: string, actorId: string, hostId?: string): Promise<boolean>;
 
   // -- state ---------------------------------------------------------------
 
-  /** The stored bytes. Throws `StateNotFoundError` if absent or expired. */
+  /** A copy of the stored bytes. Throws `StateNotFoundError` if absent or expired. */
   getState(actorType: string, actorId: string): Promise<Uint8Array>;
   /** Creates or replaces the value and its expiry. */
   setState(req: SetStateRequest): Promise<void>;
   /** Deletes the value. Throws `StateNotFoundError` if absent or expired. */
   deleteState(actorType: string, actorId: string): Promise<void>;
-  /** Non-expired entries of one type, ascending by `actorId`, after `after`. */
+  /**
+   * Non-expired entries of one type after `after`, ascending by `actorId` in
+   * UTF-16 code-unit order (not the code-point order of SQL `BINARY`/UTF-8
+   * collations), at most `limit`. Throws `RangeError` for a `limit` outside 1–1000.
+   */
   listStates(req: ListStatesRequest): Promise<StatePage>;
 
   // -- alarms --------------------------------------------------------------
@@ -234,28 +313,40 @@ export interface ActorProvider {
   /** Throws `AlarmNotFoundError` if there is no such alarm. */
   getAlarm(actorType: string, actorId: string, name: string): Promise<AlarmRecord>;
   /**
-   * Creates or replaces an alarm. Identical properties are a no-op (the alarm
-   * keeps its `alarmId` and lease); different ones give a new `alarmId` and
-   * clear the lease.
+   * Creates or replaces an alarm; omitted properties are cleared. Identical
+   * properties are a no-op (the alarm keeps its `alarmId` and lease);
+   * different ones give a new `alarmId` and clear the lease. Empty `data` is
+   * stored as no data.
    */
   setAlarm(actorType: string, actorId: string, name: string, props: AlarmProperties): Promise<void>;
-  /** Throws `AlarmNotFoundError` if there is no such alarm. */
+  /** Deletes the alarm, leased or not. Throws `AlarmNotFoundError` if there is no such alarm. */
   deleteAlarm(actorType: string, actorId: string, name: string): Promise<void>;
   /**
    * Leases up to `batchSize` alarms due by now + `fetchAheadMs`, ordered by due
    * time, whose lease is free or expired, whose type `hostId` serves, and whose
-   * actor is unplaced, placed on `hostId`, or placed on a dead host. Unplaced
-   * actors are placed on `hostId` (within its `concurrencyLimit`). Concurrent
-   * callers never lease one alarm twice. Returns `[]` if `hostId` is not healthy.
+   * actor is unplaced, placed on `hostId`, or placed on a dead host. Actors not
+   * placed on `hostId` are placed there (replacing a dead host's placement
+   * clears that actor's leases first) while the host is under its
+   * `concurrencyLimit`; alarms of actors that do not fit are skipped.
+   * Concurrent callers never lease one alarm twice. Returns `[]` if `hostId`
+   * is unknown or dead.
    */
   fetchAndLeaseAlarms(req: FetchAlarmsRequest): Promise<AlarmLease[]>;
-  /** Extends valid leases held for actors placed on `hostId`; returns those renewed (with current due times). */
+  /**
+   * Extends valid leases held for actors placed on `hostId`, without checking
+   * that host's health. Returns those renewed, ordered by due time, each once,
+   * with the same `alarmId` and `leaseId` and the current due time.
+   */
   renewAlarmLeases(req: RenewLeasesRequest): Promise<AlarmLease[]>;
-  /** The alarm, if `lease` is still valid. Throws `AlarmNotFoundError` otherwise (edited, deleted, lease lost). */
+  /**
+   * The alarm, if `lease` is still valid. Throws `AlarmNotFoundError`
+   * otherwise (edited, deleted, lease lost or expired).
+   */
   getLeasedAlarm(lease: AlarmLease): Promise<AlarmRecord>;
   /**
-   * Moves a leased alarm to `dueTime`. With `keepLease` the lease is extended by
-   * `leaseDurationMs`, else it is released. Throws `AlarmNotFoundError` if the lease is invalid.
+   * Moves a leased alarm to `dueTime`, keeping its `alarmId` and other
+   * properties. With `keepLease` the lease (same `leaseId`) now ends at
+   * now + `leaseDurationMs`, else it is released. Throws `AlarmNotFoundError` if the lease is invalid.
    */
   updateLeasedAlarm(
     lease: AlarmLease,
@@ -269,9 +360,12 @@ export interface ActorProvider {
   // -- maintenance ---------------------------------------------------------
 
   /**
-   * Deletes expired state and dead hosts. Safe to call from many hosts. The
-   * provider also runs this itself every `cleanupIntervalMs` while acquired,
-   * using the largest `healthCheckDeadlineMs` it has seen in `registerHost`.
+   * Deletes expired state and dead hosts (cascading as `unregisterHost` does)
+   * and returns the counts. Never deletes alarms. Safe to call from many
+   * hosts at once. The provider also runs this itself every
+   * `cleanupIntervalMs` while acquired, using the largest
+   * `healthCheckDeadlineMs` it has seen in `registerHost` (expired state only
+   * until it has seen one).
    */
   cleanup(req: CleanupRequest): Promise<CleanupResult>;
 }
