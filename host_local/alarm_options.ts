@@ -13,6 +13,8 @@ import { checkInt, checkTime } from "../_internal/validate.ts";
 
 const ACTION = "set alarm";
 const KNOWN = new Set(["dueTime", "delayMs", "interval", "ttl", "data", "signal"]);
+/** The largest distance from the epoch that a `Date` can hold, in ms. */
+const MAX_TIME_MS = 8.64e15;
 
 /**
  * Validates alarm options and computes the stored properties. Throws
@@ -36,7 +38,8 @@ export function resolveAlarm(alarm: SetAlarmOptions, codec: Codec, now: number):
     throw new TypeError(`Cannot ${ACTION}: dueTime and delayMs are mutually exclusive`);
   }
   let dueTime = now;
-  if (alarm.delayMs !== undefined) dueTime = now + checkInt(alarm.delayMs, ACTION, "delayMs", 0);
+  // The due time must stay within the range of a `Date` (±8.64e15 ms), like `dueTime` and `ttl`.
+  if (alarm.delayMs !== undefined) dueTime = now + checkInt(alarm.delayMs, ACTION, "delayMs", 0, MAX_TIME_MS - now);
   else if (alarm.dueTime !== undefined) dueTime = checkTime(alarm.dueTime, ACTION, "dueTime");
   const props: AlarmProperties = { dueTime };
   if (alarm.interval !== undefined) props.interval = parseInterval(alarm.interval, ACTION, "interval").iso;

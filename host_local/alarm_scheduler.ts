@@ -188,7 +188,12 @@ export class AlarmScheduler {
   #enqueue(lease: AlarmLease): void {
     if (this.#stopped) return;
     const existing = this.#pending.get(lease.alarmId);
-    if (existing !== undefined && (existing.running || existing.attempts > 0)) return;
+    if (existing !== undefined && (existing.running || existing.attempts > 0)) {
+      // Leased again while a run or a retry is in progress (the actor's placement was removed, which
+      // cleared the old lease): carry on with the new lease, keeping the retry's schedule and attempts.
+      existing.lease = lease;
+      return;
+    }
     const p: Pending = { lease, attempts: 0, running: false };
     this.#pending.set(lease.alarmId, p);
     this.#timers.schedule(lease.alarmId, lease.dueTime, () => this.#launch(p));
@@ -218,7 +223,7 @@ export class AlarmScheduler {
     const act = await this.#ownActivation(lease);
     if (act === undefined) {
       this.#forget(p);
-      await d.provider.releaseAlarmLease(lease).catch(() => {});
+      await d.provider.releaseAlarmLease(p.lease).catch(() => {});
       return;
     }
     let instance;
@@ -246,7 +251,7 @@ export class AlarmScheduler {
     const start = Date.now();
     try {
       try {
-        rec = await d.provider.getLeasedAlarm(lease);
+        rec = await d.provider.getLeasedAlarm(p.lease); // the latest lease (see #enqueue)
       } catch (err) {
         // Edited, deleted or lease lost: abandoned here.
         if (!isFrancisError(err, "alarm_not_found")) {

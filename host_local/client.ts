@@ -16,7 +16,10 @@ import type {
   SetStateOptions,
 } from "../actor/types.ts";
 import { isFrancisError } from "../errors.ts";
+import { currentTurn } from "../_internal/ambient.ts";
+import { raceSignal } from "../_internal/delay.ts";
 import { errorMessage } from "../_internal/logger.ts";
+import { checkSignal } from "../_internal/validate.ts";
 
 /** The parts of the service a client uses. */
 export interface ClientService {
@@ -34,6 +37,9 @@ export interface ClientService {
 /** Marks "nothing stored" in the cache. */
 const ABSENT = Symbol("absent");
 type Cached = Uint8Array | typeof ABSENT;
+
+/** A signal that never aborts: a shared cache read belongs to no single caller. */
+const NEVER: AbortSignal = new AbortController().signal;
 
 /**
  * The client implementation.
@@ -78,20 +84,30 @@ export class LocalActorClient<T> implements ActorClient<T, T | undefined> {
   }
 
   async getState(options?: CallOptions): Promise<T | undefined> {
-    let cached = this.#cacheOn ? this.#cached : undefined;
-    if (cached === undefined) {
-      if (this.#cacheOn && this.#pending !== undefined) cached = await this.#pending;
-      else {
-        const version = this.#version;
-        const read = this.#read(options);
-        if (this.#cacheOn) this.#pending = read;
-        try {
-          cached = await read;
-          if (this.#cacheOn && version === this.#version) this.#cached = cached;
-        } finally {
-          if (this.#pending === read) this.#pending = undefined;
-        }
+    let cached: Cached;
+    if (!this.#cacheOn) cached = await this.#read(options);
+    else if (this.#cached !== undefined) cached = this.#cached;
+    else {
+      // Concurrent misses share one read. It runs under no caller's signal, so
+      // one caller aborting does not fail the others; each waits with its own.
+      if (options !== undefined && (typeof options !== "object" || options === null)) {
+        throw new TypeError("Cannot get state: options must be an object");
       }
+      const signal = checkSignal(options?.signal, "get state") ?? currentTurn()?.signal;
+      signal?.throwIfAborted();
+      let pending = this.#pending;
+      if (pending === undefined) {
+        const version = this.#version;
+        const read: Promise<Cached> = this.#read({ signal: NEVER }).then((value) => {
+          if (version === this.#version) this.#cached = value;
+          return value;
+        }).finally(() => {
+          if (this.#pending === read) this.#pending = undefined;
+        });
+        read.catch(() => {}); // reported to each waiter below
+        this.#pending = pending = read;
+      }
+      cached = await raceSignal(pending, signal);
     }
     if (cached === ABSENT) return this.#initialState?.();
     return this.#svc.decode(cached) as T;
@@ -107,22 +123,36 @@ export class LocalActorClient<T> implements ActorClient<T, T | undefined> {
   }
 
   async setState(state: T, options?: SetStateOptions): Promise<void> {
-    this.#version++;
-    this.#pending = undefined;
-    const bytes = await this.#svc.setStateEncoded(this.actorType, this.actorId, state, options);
-    if (this.#cacheOn) this.#cached = bytes;
+    this.#discardReads();
+    try {
+      const bytes = await this.#svc.setStateEncoded(this.actorType, this.actorId, state, options);
+      if (this.#cacheOn) this.#cached = bytes;
+    } finally {
+      this.#discardReads();
+    }
   }
 
   async deleteState(options?: CallOptions): Promise<void> {
-    this.#version++;
-    this.#pending = undefined;
+    this.#discardReads();
     try {
       await this.#svc.deleteState(this.actorType, this.actorId, options);
       if (this.#cacheOn) this.#cached = ABSENT;
     } catch (err) {
       this.#cached = undefined;
       throw err;
+    } finally {
+      this.#discardReads();
     }
+  }
+
+  /**
+   * Called when a write starts and again when it settles: a read in flight at
+   * either point may have seen the store before the write, so it must not
+   * fill the cache, and later callers must not share it.
+   */
+  #discardReads(): void {
+    this.#version++;
+    this.#pending = undefined;
   }
 
   getAlarm(name: string, options?: CallOptions): Promise<AlarmInfo> {
