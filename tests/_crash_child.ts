@@ -25,8 +25,10 @@ await host.start();
 
 const due = Date.now() + 4_000;
 await Promise.all(
-  Array.from({ length: Number(alarmsArg) }, (_, i) =>
-    host.service.setAlarm("alarmed", `a${i}`, "wake", { dueTime: due, data: { i } })),
+  Array.from(
+    { length: Number(alarmsArg) },
+    (_, i) => host.service.setAlarm("alarmed", `a${i}`, "wake", { dueTime: due, data: { i } }),
+  ),
 );
 say(`alarms ${due}`);
 

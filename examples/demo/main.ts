@@ -115,7 +115,9 @@ console.log(`1. counter/demo-runs → increment → ${runs}   (this is run #${ru
 await host.service.invoke("cart", "alice", "add", { item: "apple", qty: 2 });
 const cart = await host.service.invoke<CartState>("cart", "alice", "add", { item: "pear" });
 console.log(`2. cart/alice → add 2 apples, 1 pear → ${JSON.stringify(cart.items)}`);
-console.log(`   cart/alice peek → ${JSON.stringify((await host.service.peek<CartState>("cart", "alice", "contents")).items)}`);
+console.log(
+  `   cart/alice peek → ${JSON.stringify((await host.service.peek<CartState>("cart", "alice", "contents")).items)}`,
+);
 
 console.log("3. reminder/alice → arm a repeating alarm (first in 300 ms, then every 400 ms)");
 await host.service.invoke("reminder", "alice", "arm");
