@@ -29,7 +29,11 @@ interface Waiter {
  * import { TurnLock } from "./turn_lock.ts";
  * const lock = new TurnLock();
  * if (!lock.tryAcquire(false)) await lock.acquire(false);
- * try { /* exclusive work *\/ } finally { lock.release(false); }
+ * try {
+ *   console.log("exclusive work");
+ * } finally {
+ *   lock.release(false);
+ * }
  * ```
  */
 export class TurnLock {
