@@ -29,6 +29,24 @@ import {
 const LEASE_COLUMNS = "alarm_id, lease_id, actor_type, actor_id, name, due_time";
 const VALID_LEASE = "alarm_id = ? AND lease_id = ? AND lease_expiration > ?";
 
+/**
+ * Alarms a host may lease: due within the window, lease free, actor unplaced,
+ * placed on the fetching host, or placed on a dead host. `CROSS JOIN` keeps the
+ * alarms table as the outer loop, so SQLite walks `{p}_alarms_due_idx` over
+ * the due range only; a plain JOIN lets the planner start from the host's actor
+ * types and scan every alarm of each type (1.2 s with 1,000,000 stored alarms).
+ * Parameters: ?1 host ID, ?2 due bound, ?3 now (lease expiry), ?4 health bound.
+ */
+export const FETCH_CANDIDATES_SQL = `SELECT al.alarm_id, al.actor_type, al.actor_id, al.name, al.due_time,
+       aa.host_id AS placed_host
+  FROM {p}_alarms al
+  CROSS JOIN {p}_host_actor_types t ON t.host_id = ?1 AND t.actor_type = al.actor_type
+  LEFT JOIN {p}_active_actors aa ON aa.actor_type = al.actor_type AND aa.actor_id = al.actor_id
+  LEFT JOIN {p}_hosts h ON h.host_id = aa.host_id
+  WHERE al.due_time <= ?2 AND (al.lease_id IS NULL OR al.lease_expiration <= ?3)
+    AND (aa.host_id IS NULL OR aa.host_id = ?1 OR h.last_health_check < ?4)
+  ORDER BY al.due_time, al.alarm_id`;
+
 /** Alarm statements of one connection. */
 export class AlarmStore {
   #ctx: SqliteContext;
@@ -51,14 +69,7 @@ export class AlarmStore {
                       THEN 0 ELSE (SELECT count(*) FROM {p}_active_actors a
                                    WHERE a.host_id = t.host_id AND a.actor_type = t.actor_type) END AS active
                     FROM {p}_host_actor_types t WHERE t.host_id = ?`),
-      candidates: s(`SELECT al.alarm_id, al.actor_type, al.actor_id, al.name, al.due_time, aa.host_id AS placed_host
-                     FROM {p}_alarms al
-                     JOIN {p}_host_actor_types t ON t.host_id = ?1 AND t.actor_type = al.actor_type
-                     LEFT JOIN {p}_active_actors aa ON aa.actor_type = al.actor_type AND aa.actor_id = al.actor_id
-                     LEFT JOIN {p}_hosts h ON h.host_id = aa.host_id
-                     WHERE al.due_time <= ?2 AND (al.lease_id IS NULL OR al.lease_expiration <= ?3)
-                       AND (aa.host_id IS NULL OR aa.host_id = ?1 OR h.last_health_check < ?4)
-                     ORDER BY al.due_time, al.alarm_id`),
+      candidates: s(FETCH_CANDIDATES_SQL),
       unplace: s("DELETE FROM {p}_active_actors WHERE actor_type = ? AND actor_id = ?"),
       place: s(`INSERT INTO {p}_active_actors (actor_type, actor_id, host_id, idle_timeout_ms, activated_at)
                 VALUES (?, ?, ?, ?, ?)`),

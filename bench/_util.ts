@@ -1,0 +1,67 @@
+/**
+ * Small helpers shared by the scenarios: host creation, temp dirs, load loops.
+ *
+ * @module
+ */
+
+import { type ActorProvider, generatePsk, LocalHost, type LocalHostOptions } from "../mod.ts";
+
+const PSK = generatePsk();
+
+/** A `LocalHost` on 127.0.0.1 with a random port; `options` win. */
+export function createHost(provider: ActorProvider, options?: Partial<LocalHostOptions>): LocalHost {
+  return new LocalHost({ address: "127.0.0.1:0", runtimePsks: [PSK], provider, ...options });
+}
+
+/** Runs `fn` with a fresh temp dir, removed afterwards whatever happens. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "francis-bench-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** Runs `fn(0..count-1)` with at most `concurrency` calls in flight. */
+export async function pool(count: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) await fn(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+}
+
+/**
+ * `workers` loops, each calling `fn(worker)` until `durationMs` passed.
+ * Resolves with the completed calls per worker and the elapsed ms (from start
+ * until the last in-flight call finished).
+ */
+export async function loopFor(
+  workers: number,
+  durationMs: number,
+  fn: (worker: number) => Promise<unknown>,
+): Promise<{ counts: number[]; elapsedMs: number }> {
+  const counts = new Array<number>(workers).fill(0);
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(counts.map(async (_, w) => {
+    while (performance.now() < end) {
+      await fn(w);
+      counts[w]++;
+    }
+  }));
+  return { counts, elapsedMs: performance.now() - start };
+}
+
+/** Resolves after `ms`. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Sum of an array. */
+export function sum(values: readonly number[]): number {
+  let s = 0;
+  for (const v of values) s += v;
+  return s;
+}

@@ -1,0 +1,115 @@
+/**
+ * `deno task bench`: runs the benchmark scenarios, prints a table and writes
+ * JSON (default `bench/results.json`).
+ *
+ * ```sh
+ * deno task bench                      # every scenario, full size
+ * deno task bench --only a,c           # a subset, by letter or key
+ * deno task bench --quick --out /tmp/r.json
+ * ```
+ *
+ * @module
+ */
+
+import { renderTable, type ScenarioOptions, type ScenarioResult } from "./_stats.ts";
+import * as a from "./a_invoke.ts";
+import * as b from "./b_sqlite_writes.ts";
+import * as c from "./c_activations.ts";
+import * as d from "./d_alarms.ts";
+import * as e from "./e_alarm_rss.ts";
+
+interface Scenario {
+  key: string;
+  title: string;
+  run(options: ScenarioOptions): Promise<ScenarioResult>;
+}
+
+/** Every scenario, in run order; `--only` matches the key or its first letter. */
+export const SCENARIOS: readonly Scenario[] = [
+  { key: "a_invoke", title: "invoke on an active in-memory actor", run: a.run },
+  { key: "b_sqlite_writes", title: "invoke + setState on on-disk SQLite", run: b.run },
+  { key: "c_activations", title: "new activations, memory and SQLite", run: c.run },
+  { key: "d_alarms", title: "10,000 alarms due within one second, SQLite", run: d.run },
+  { key: "e_alarm_rss", title: "RSS with 1,000,000 far-future alarms stored", run: e.run },
+];
+
+const USAGE = "Usage: deno task bench [--quick] [--only a,b,...] [--out path]";
+
+interface Args {
+  quick: boolean;
+  only: string[] | undefined;
+  out: string;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const args: Args = { quick: false, only: undefined, out: new URL("./results.json", import.meta.url).pathname };
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split(/=(.*)/s, 2);
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined || v === "") throw new TypeError(`${flag} needs a value\n${USAGE}`);
+      return v;
+    };
+    if (flag === "--quick") args.quick = true;
+    else if (flag === "--only") args.only = value().split(",").map((s) => s.trim()).filter((s) => s !== "");
+    else if (flag === "--out") args.out = value();
+    else if (flag === "--help" || flag === "-h") {
+      console.log(`${USAGE}\nScenarios: ${SCENARIOS.map((s) => s.key).join(", ")}`);
+      Deno.exit(0);
+    } else throw new TypeError(`Unknown argument "${argv[i]}"\n${USAGE}`);
+  }
+  return args;
+}
+
+function select(only: string[] | undefined): Scenario[] {
+  if (only === undefined) return [...SCENARIOS];
+  return only.map((name) => {
+    const found = SCENARIOS.find((s) => s.key === name || s.key[0] === name);
+    if (found === undefined) {
+      throw new TypeError(`Unknown scenario "${name}"; known: ${SCENARIOS.map((s) => s.key).join(", ")}`);
+    }
+    return found;
+  });
+}
+
+async function main(): Promise<number> {
+  let args: Args, selected: Scenario[];
+  try {
+    args = parseArgs(Deno.args);
+    selected = select(args.only);
+  } catch (err) {
+    console.error((err as Error).message);
+    return 2;
+  }
+  const results: Record<string, ScenarioResult | { error: string }> = {};
+  const report: Record<string, unknown> = {};
+  let failed = false;
+  for (const s of selected) {
+    console.error(`[bench] ${s.key}: ${s.title}${args.quick ? " (quick)" : ""}…`);
+    const t0 = performance.now();
+    try {
+      const r = await s.run({ quick: args.quick });
+      results[s.key] = r;
+      report[s.key] = { title: s.title, durationMs: Math.round(performance.now() - t0), ...r };
+    } catch (err) {
+      failed = true;
+      const error = err instanceof Error ? err.stack ?? err.message : String(err);
+      console.error(`[bench] ${s.key} FAILED: ${error}`);
+      results[s.key] = { error };
+      report[s.key] = { title: s.title, durationMs: Math.round(performance.now() - t0), error };
+    }
+  }
+  console.log(renderTable(results));
+  const json = {
+    date: new Date().toISOString(),
+    quick: args.quick,
+    deno: Deno.version,
+    platform: { os: Deno.build.os, arch: Deno.build.arch, cpus: navigator.hardwareConcurrency },
+    scenarios: report,
+  };
+  await Deno.writeTextFile(args.out, JSON.stringify(json, null, 2) + "\n");
+  console.error(`[bench] wrote ${args.out}`);
+  return failed ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
