@@ -24,7 +24,10 @@ Deno.test("alarm fetch walks the due-time index, not every alarm of the host's t
     const alarmsStep = details.find((d) => / al\b/.test(d) || d.includes("francis_alarms AS al"));
     assert.ok(alarmsStep, `no step reads the alarms table: ${JSON.stringify(details)}`);
     assert.match(alarmsStep, /francis_alarms_due_idx/, `alarms read without the due index: ${JSON.stringify(details)}`);
-    assert.ok(!details.some((d) => d.includes("USE TEMP B-TREE FOR ORDER BY")), `extra sort: ${JSON.stringify(details)}`);
+    assert.ok(
+      !details.some((d) => d.includes("USE TEMP B-TREE FOR ORDER BY")),
+      `extra sort: ${JSON.stringify(details)}`,
+    );
   } finally {
     db.close();
   }
