@@ -98,10 +98,11 @@ export class ActorTable {
     const key = actorKey(entry.actorType, actorId);
     const act = new Activation(entry, actorId, key);
     this.#actors.set(key, act);
+    // Arm first: a factory that throws synchronously clears the timer again in #runFactory.
+    this.#armIdle(act, entry.options.idleTimeoutMs);
     act.ready = this.#runFactory(act);
     // The failure is reported to every caller through `ready`; avoid an unhandled rejection here.
     act.ready.catch(() => {});
-    this.#armIdle(act, entry.options.idleTimeoutMs);
     return act;
   }
 
@@ -175,7 +176,8 @@ export class ActorTable {
 
   #onIdleTimer(act: Activation): void {
     act.idleTimer = undefined;
-    if (act.halting) return;
+    // A failed activation has left the table; halting it would remove a newer activation's placement.
+    if (act.halting || this.#actors.get(act.key) !== act) return;
     if (act.lock.busy) {
       // Never idle out a running turn: check again when the turns end.
       act.idleRecheck = true;

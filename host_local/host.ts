@@ -184,33 +184,35 @@ export class LocalHost implements AsyncDisposable {
 
   async #start(signal: AbortSignal | undefined): Promise<void> {
     const o = this.#o;
-    const step = <T>(what: string, p: Promise<T>): Promise<T> => {
+    // Each step checks the signal before it starts, so nothing is opened after an abort.
+    const step = <T>(what: string, run: () => Promise<T>): Promise<T> => {
       signal?.throwIfAborted();
       return withTimeout(
-        p,
+        run(),
         o.requestTimeoutMs,
         () =>
           new DeadlineExceededError(`Cannot start host: ${what} exceeded requestTimeoutMs (${o.requestTimeoutMs} ms)`),
       );
     };
     try {
-      await step("opening the provider", o.provider.acquire());
+      await step("opening the provider", () => o.provider.acquire());
       this.#acquired = true;
       const { listenPeer } = await import("./_listener_node.ts");
-      this.#listener = await step("binding the address", listenPeer(o.host, o.port));
+      this.#listener = await step("binding the address", () => listenPeer(o.host, o.port));
       this.#address = formatAddress(o.host, this.#listener.port);
       this.#advertise = o.advertiseAddress ?? this.#address;
       const { hostId } = await step(
         "registering the host",
-        o.provider.registerHost({
-          address: this.#advertise,
-          healthCheckDeadlineMs: o.healthCheckDeadlineMs,
-          actorTypes: this.#registry.entries().map((e) => ({
-            actorType: e.actorType,
-            idleTimeoutMs: e.options.idleTimeoutMs,
-            concurrencyLimit: e.options.concurrencyLimit,
-          })),
-        }),
+        () =>
+          o.provider.registerHost({
+            address: this.#advertise,
+            healthCheckDeadlineMs: o.healthCheckDeadlineMs,
+            actorTypes: this.#registry.entries().map((e) => ({
+              actorType: e.actorType,
+              idleTimeoutMs: e.options.idleTimeoutMs,
+              concurrencyLimit: e.options.concurrencyLimit,
+            })),
+          }),
       );
       this.#hostId = hostId;
       signal?.throwIfAborted();

@@ -16,6 +16,7 @@ import {
   ReentrantCallError,
   StateNotFoundError,
 } from "../errors.ts";
+import { createMemoryProvider } from "../providers/memory/mod.ts";
 import { createTestHost } from "../testing/test_host.ts";
 import { waitFor } from "../testing/wait_for.ts";
 import type { LocalHost } from "./host.ts";
@@ -356,4 +357,29 @@ Deno.test("invoke: different actors run concurrently (C-12)", async () => {
     }))
   );
   await Promise.all([host.service.invoke("w", "a", "m"), host.service.invoke("w", "b", "m")]);
+});
+
+Deno.test("invoke: a failed activation's idle deadline does not remove the next activation's placement", async () => {
+  const provider = createMemoryProvider();
+  let attempts = 0;
+  await using host = createTestHost({ provider });
+  host.registerActor("flaky", () => {
+    if (++attempts === 1) throw new Error("first activation fails synchronously");
+    return { invoke: () => "up" };
+  }, { idleTimeoutMs: 150 });
+  await host.start();
+  await assert.rejects(host.service.invoke("flaky", "f", "m"), ActivationFailedError);
+  // Keep the new activation busy past the failed activation's idle deadline (150 ms); the interval is the point here.
+  const until = Date.now() + 400;
+  while (Date.now() < until) {
+    assert.equal(await host.service.invoke("flaky", "f", "m"), "up");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const placement = await provider.lookupActor({
+    actorType: "flaky",
+    actorId: "f",
+    activeOnly: true,
+    healthCheckDeadlineMs: 20_000,
+  });
+  assert.equal(placement.hostId, host.hostId);
 });
