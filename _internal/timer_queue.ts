@@ -74,7 +74,8 @@ export class TimerQueue {
     if (this.#heap.length === 0) return;
     const due = this.#heap[0].due;
     this.#timerDue = due;
-    this.#timer = setTimeout(() => this.#fire(), Math.max(0, due - Date.now()));
+    // setTimeout caps at 2^31-1 ms; a later entry is reached by re-arming when this timer fires early.
+    this.#timer = setTimeout(() => this.#fire(), Math.min(2_147_483_647, Math.max(0, due - Date.now())));
   }
 
   #fire(): void {

@@ -19,6 +19,9 @@ import { errorMessage } from "../_internal/logger.ts";
 import { TurnContext } from "./turn_context.ts";
 import type { ActorTypeEntry } from "./registry.ts";
 
+/** The longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** What the table needs from its host. */
 export interface ActorTableDeps {
   service: ActorService;
@@ -123,11 +126,14 @@ export class ActorTable {
       act.instance = instance;
       return instance;
     } catch (err) {
-      // A failed activation leaves the table so that the next call runs the factory again.
-      if (this.#actors.get(act.key) === act) this.#actors.delete(act.key);
+      // The failed activation stays in the table, halting, until its placement is gone: a call arriving
+      // meanwhile waits and then retries (running the factory again) instead of racing the removal.
       clearTimeout(act.idleTimer);
+      act.halting = true;
       act.lock.close(new ActorHaltedError(`Actor "${act.key}" failed to activate`));
-      this.#deps.removePlacement(act.actorType, act.actorId).catch(() => {});
+      act.haltDone = this.#deps.removePlacement(act.actorType, act.actorId).catch(() => {}).then(() => {
+        if (this.#actors.get(act.key) === act) this.#actors.delete(act.key);
+      });
       throw new ActivationFailedError(`Cannot activate actor "${act.key}": ${errorMessage(err)}`, { cause: err });
     } finally {
       ambient.settled = true;
@@ -159,10 +165,14 @@ export class ActorTable {
     ctx.settled = true;
     act.running.delete(ctx);
     act.lastTurnEnd = Date.now();
-    act.lock.release(shared);
-    if (act.deferredHalt && !act.halting && !act.lock.busy) {
+    ctx.dispose();
+    if (act.deferredHalt && !act.halting) {
+      // The halt starts when the requesting turn ends. It closes the lock before this turn releases it,
+      // so queued calls are not granted here: they wait for the halt, retry and re-activate.
       this.halt(act).catch((err) => this.#deps.logger.error("Deferred halt failed", { actor: act.key, err }));
-    } else if (act.idleRecheck && !act.lock.busy) {
+    }
+    act.lock.release(shared);
+    if (act.idleRecheck && !act.halting && !act.lock.busy) {
       act.idleRecheck = false;
       this.#armIdle(act, act.entry.options.idleTimeoutMs);
     }
@@ -171,7 +181,8 @@ export class ActorTable {
   #armIdle(act: Activation, ms: number): void {
     if (!Number.isFinite(act.entry.options.idleTimeoutMs) || act.halting) return;
     clearTimeout(act.idleTimer);
-    act.idleTimer = setTimeout(() => this.#onIdleTimer(act), ms);
+    // Timers cap at 2^31-1 ms; a longer idle timeout re-arms for the remainder when this one fires.
+    act.idleTimer = setTimeout(() => this.#onIdleTimer(act), Math.min(ms, MAX_TIMER_MS));
   }
 
   #onIdleTimer(act: Activation): void {

@@ -303,6 +303,8 @@ export class AlarmScheduler {
       d.logger.warn("Cannot place actor for alarm", { actor: key, err: errorMessage(err) });
       return undefined;
     }
+    // The host may have started stopping during the lookup: activate nothing then.
+    if (d.draining() || this.#stopped) return undefined;
     return d.table.get(key) ?? d.table.activate(entry, lease.actorId);
   }
 
@@ -340,7 +342,13 @@ export class AlarmScheduler {
       attempt: p.attempts,
       err: errorMessage(err),
     });
-    if (p.attempts < options.maxAttempts && !this.#stopped) {
+    if (this.#stopped) {
+      // Stopping is not the alarm's fault: give the occurrence back instead of spending or skipping it.
+      this.#forget(p);
+      await d.provider.releaseAlarmLease(p.lease).catch(() => {});
+      return;
+    }
+    if (p.attempts < options.maxAttempts) {
       const factor = Math.min(1.5 ** (p.attempts - 1), 10) * (0.9 + Math.random() * 0.2);
       const due = Date.now() + options.initialRetryDelayMs * factor;
       this.#timers.schedule(p.lease.alarmId, due, () => this.#launch(p));

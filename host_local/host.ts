@@ -220,6 +220,10 @@ export class LocalHost implements AsyncDisposable {
       this.#scheduler.start();
       this.#health.start();
     } catch (err) {
+      if (this.#hostId !== "") {
+        // Registered before the failure: leave no registration behind to block a retry on the same address.
+        await o.provider.unregisterHost(this.#hostId).catch(() => {});
+      }
       await this.#cleanup();
       this.#state = "failed";
       this.#rejectClosed(err);
@@ -247,8 +251,17 @@ export class LocalHost implements AsyncDisposable {
     if (this.#state === "failed" || this.#state === "stopped") return;
     this.#state = "stopping";
     this.#draining = true;
-    await Promise.allSettled(this.#table.all().map((act) => this.#table.halt(act)));
-    await this.#scheduler.stop();
+    // Halt until the table is empty: an alarm run may have activated an actor after the first snapshot.
+    while (this.#table.size > 0) {
+      await Promise.allSettled(this.#table.all().map((act) => this.#table.halt(act)));
+    }
+    const grace = this.#o.shutdownGracePeriodMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#scheduler.stop(),
+      new Promise<void>((resolve) => timer = setTimeout(resolve, grace)),
+    ]);
+    clearTimeout(timer);
     await this.#health.stop();
     if (fatal === undefined) {
       await this.#o.provider.unregisterHost(this.#hostId).catch((err) =>

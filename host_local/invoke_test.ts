@@ -90,7 +90,7 @@ Deno.test("invoke: concurrent invokes never overlap and a counter reaches exactl
           active++;
           maxActive = Math.max(maxActive, active);
           const n = await state.getState();
-          await new Promise((r) => setTimeout(r, 1));
+          await new Promise((r) => setTimeout(r, 1)); // yield mid-turn so overlapping turns would interleave
           await state.setState(n + 1);
           active--;
           return n + 1;
@@ -130,7 +130,7 @@ Deno.test("peek: peeks overlap each other, never an invoke, and a peek behind a 
   await waitFor(() => log.includes("peek-end:fast"), { what: "the second peek to overlap the first" });
   const inv = s.invoke("rw", "a", "w");
   const late = s.peek("rw", "a", "late");
-  await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 20)); // a negative check: give a wrongly admitted invoke time to run
   assert.ok(!log.includes("invoke"), "invoke ran while a peek held the actor");
   gate.resolve();
   await Promise.all([p1, p2, inv, late]);
@@ -260,9 +260,11 @@ Deno.test("invoke: ctx.requestId differs between invocations (C-21)", async () =
 
 Deno.test("invoke: aborting the caller rejects promptly with the reason and aborts ctx.signal (C-22)", async () => {
   const handlerAborted = deferred<unknown>();
+  const entered = deferred();
   await using host = await started((h) =>
     h.registerActor("slow", () => ({
       invoke(_m: string, _d: unknown, ctx: ActorContext) {
+        entered.resolve();
         return new Promise((_, reject) => {
           ctx.signal.addEventListener("abort", () => {
             handlerAborted.resolve(ctx.signal.reason);
@@ -274,7 +276,7 @@ Deno.test("invoke: aborting the caller rejects promptly with the reason and abor
   );
   const ac = new AbortController();
   const call = host.service.invoke("slow", "s", "m", undefined, { signal: ac.signal });
-  await new Promise((r) => setTimeout(r, 10));
+  await entered.promise;
   const reason = new DOMException("stop", "AbortError");
   const t0 = Date.now();
   ac.abort(reason);
@@ -286,15 +288,18 @@ Deno.test("invoke: aborting the caller rejects promptly with the reason and abor
 
 Deno.test("invoke: a call inside a turn without a signal is aborted when the turn's signal aborts (C-23)", async () => {
   const innerAborted = deferred<boolean>();
+  const innerEntered = deferred();
   await using host = await started((h) => {
     h.registerActor("inner", () => ({
-      invoke: (_m: string, _d: unknown, ctx: ActorContext) =>
-        new Promise((_, reject) =>
+      invoke(_m: string, _d: unknown, ctx: ActorContext) {
+        innerEntered.resolve();
+        return new Promise((_, reject) =>
           ctx.signal.addEventListener("abort", () => {
             innerAborted.resolve(true);
             reject(ctx.signal.reason);
           })
-        ),
+        );
+      },
     }));
     h.registerActor("outer", (_id: string, service: ActorService) => ({
       invoke: () => service.invoke("inner", "i", "wait"),
@@ -302,7 +307,7 @@ Deno.test("invoke: a call inside a turn without a signal is aborted when the tur
   });
   const ac = new AbortController();
   const call = host.service.invoke("outer", "o", "m", undefined, { signal: ac.signal });
-  await new Promise((r) => setTimeout(r, 20));
+  await innerEntered.promise;
   ac.abort();
   await assert.rejects(call);
   assert.equal(await innerAborted.promise, true);
@@ -382,4 +387,22 @@ Deno.test("invoke: a failed activation's idle deadline does not remove the next 
     healthCheckDeadlineMs: 20_000,
   });
   assert.equal(placement.hostId, host.hostId);
+});
+
+Deno.test("invoke: a caller that aborts while the factory runs never has its handler run", async () => {
+  const factoryGate = deferred();
+  let handlerRuns = 0;
+  await using host = await started((h) =>
+    h.registerActor("slowfactory", async () => {
+      await factoryGate.promise;
+      return { invoke: () => handlerRuns++ };
+    })
+  );
+  const ac = new AbortController();
+  const call = host.service.invoke("slowfactory", "a", "m", undefined, { signal: ac.signal });
+  ac.abort(new Error("gave up"));
+  await assert.rejects(call, /gave up/);
+  factoryGate.resolve();
+  assert.equal(await host.service.invoke("slowfactory", "a", "m"), 0); // this call ran the handler first
+  assert.equal(handlerRuns, 1);
 });

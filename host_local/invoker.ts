@@ -128,6 +128,7 @@ export class Invoker {
     const { table } = this.#d;
     const key = actorKey(req.actorType, req.actorId);
     let act = found ?? table.get(key);
+    let created = false;
     if (act === undefined) {
       if (req.activeOnly) throw new ActorNotActiveError(`Actor "${key}" is not active`);
       if (this.#d.draining()) throw new HostDrainingError(`Cannot activate actor "${key}": the host is stopping`);
@@ -136,12 +137,17 @@ export class Invoker {
         throw new ActorTypeUnsupportedError(`Cannot activate actor "${key}": this host does not serve the type`);
       }
       act = table.activate(entry, req.actorId);
+      created = true;
     }
-    if (act.halting) {
+    // The call that created an activation learns of a failed factory through `ready`; later calls that
+    // meet a halting (or failed) activation wait for it to leave the table and retry.
+    if (act.halting && !created) {
       await act.haltDone;
       throw new ActorHaltedError(`Actor "${key}" was halting`);
     }
     const instance = act.instance ?? await act.ready;
+    // The caller may have given up while the factory ran: never start its handler then.
+    req.signal?.throwIfAborted();
     const shared = req.mode === "peek";
     if (!act.lock.tryAcquire(shared)) {
       try {

@@ -178,19 +178,22 @@ Deno.test("halt: an actor not active on this host rejects with ActorNotHostedErr
 
 Deno.test("halt: waits for the running turn and aborts its signal with ActorHaltedError after the grace period (C-74)", async () => {
   const reason = deferred<unknown>();
+  const entered = deferred();
   await using host = createTestHost({ shutdownGracePeriodMs: 200 });
   host.registerActor("slow", () => ({
-    invoke: (_m: string, _d: unknown, ctx: ActorContext) =>
-      new Promise<void>((resolve) =>
+    invoke(_m: string, _d: unknown, ctx: ActorContext) {
+      entered.resolve();
+      return new Promise<void>((resolve) =>
         ctx.signal.addEventListener("abort", () => {
           reason.resolve(ctx.signal.reason);
           resolve();
         })
-      ),
+      );
+    },
   }));
   await host.start();
   const call = host.service.invoke("slow", "a", "m");
-  await new Promise((r) => setTimeout(r, 20));
+  await entered.promise;
   const t0 = Date.now();
   await host.service.halt("slow", "a");
   const elapsed = Date.now() - t0;
@@ -202,16 +205,24 @@ Deno.test("halt: waits for the running turn and aborts its signal with ActorHalt
 Deno.test("halt: a call queued behind a turn completes after one transparent re-activation (C-75)", async () => {
   let activations = 0;
   const release = deferred();
+  const entered = deferred();
   await using host = createTestHost();
   host.registerActor("q", () => {
     activations++;
-    return { invoke: (m: string) => m === "block" ? release.promise.then(() => "blocked") : `ran:${activations}` };
+    return {
+      invoke(m: string) {
+        if (m !== "block") return `ran:${activations}`;
+        entered.resolve();
+        return release.promise.then(() => "blocked");
+      },
+    };
   });
   await host.start();
   const blocker = host.service.invoke("q", "a", "block");
-  await new Promise((r) => setTimeout(r, 10));
+  await entered.promise;
   const queued = host.service.invoke("q", "a", "queued");
-  await new Promise((r) => setTimeout(r, 10));
+  // A macrotask boundary lets the queued call run all its microtasks, so it is waiting on the turn lock.
+  await new Promise((r) => setTimeout(r, 0));
   const halted = host.service.halt("q", "a");
   release.resolve();
   assert.equal(await blocker, "blocked");
@@ -262,7 +273,7 @@ Deno.test("halt: a second concurrent halt resolves when the first finishes; halt
   const h2 = host.service.halt("d", "slow");
   let h2Done = false;
   h2.then(() => h2Done = true);
-  await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 20)); // a negative check: the second halt must still be waiting
   assert.equal(h2Done, false);
   gate.resolve();
   await Promise.all([h1, h2]);
@@ -308,6 +319,7 @@ Deno.test("stop: every actor runs deactivate; the service then rejects; a new ho
 Deno.test("stop: a call arriving while actors halt during stop is refused, not re-activated", async () => {
   const release = deferred();
   const haltingSeen = deferred();
+  const blockerEntered = deferred();
   let activations = 0;
   await using host = createTestHost();
   host.registerActor("x", () => {
@@ -316,13 +328,14 @@ Deno.test("stop: a call arriving while actors halt during stop is refused, not r
       invoke: (m: string, _d: unknown, ctx: ActorContext) => {
         if (m !== "block") return "ok";
         ctx.halting.addEventListener("abort", () => haltingSeen.resolve());
+        blockerEntered.resolve();
         return release.promise;
       },
     };
   });
   await host.start();
   const blocker = host.service.invoke("x", "a", "block");
-  await new Promise((r) => setTimeout(r, 10));
+  await blockerEntered.promise;
   const stopping = host.stop();
   await haltingSeen.promise;
   const late = host.service.invoke("x", "a", "late").catch((e) => e);
@@ -364,4 +377,86 @@ Deno.test("health: a host whose registration vanished stops itself with HostUnre
   await host.start();
   await provider.unregisterHost(host.hostId);
   await assert.rejects(host.closed, HostUnregisteredError);
+});
+
+Deno.test("halt: an actor halting itself while stop() halts it does not deadlock stop()", async () => {
+  const halting = deferred();
+  const entered = deferred();
+  await using host = createTestHost({ shutdownGracePeriodMs: 5_000 });
+  host.registerActor("self", (id: string, s: ActorService) => ({
+    async invoke(_m: string, _d: unknown, ctx: ActorContext) {
+      entered.resolve();
+      await new Promise<void>((resolve) => ctx.halting.addEventListener("abort", () => resolve()));
+      halting.resolve();
+      await s.halt("self", id); // inside its own turn: must not wait for this very turn
+      return "done";
+    },
+  }));
+  await host.start();
+  const call = host.service.invoke("self", "a", "m");
+  await entered.promise;
+  const stopped = host.stop();
+  await halting.promise;
+  assert.equal(await call, "done");
+  await stopped;
+  assert.equal(host.state, "stopped");
+});
+
+Deno.test("halt: haltAll inside a turn halts the others now and the caller after its turn", async () => {
+  const deactivated: string[] = [];
+  await using host = createTestHost();
+  host.registerActor("h", (id: string, s: ActorService) => ({
+    async invoke(m: string) {
+      if (m === "all") {
+        await s.haltAll();
+        return [...deactivated];
+      }
+      return id;
+    },
+    deactivate: () => {
+      deactivated.push(id);
+    },
+  }));
+  await host.start();
+  await host.service.invoke("h", "other", "m");
+  assert.deepEqual(await host.service.invoke("h", "caller", "all"), ["other"]);
+  await waitFor(() => deactivated.includes("caller"), { what: "the caller's deferred halt" });
+});
+
+Deno.test("halt: a deferred halt starts when the requesting turn ends; queued calls re-activate (C-72)", async () => {
+  const log: string[] = [];
+  const release = deferred();
+  let activations = 0;
+  await using host = createTestHost();
+  host.registerActor("d", (id: string, s: ActorService) => {
+    const n = ++activations;
+    return {
+      async invoke(m: string) {
+        if (m === "halt-me") {
+          await s.halt("d", id);
+          await release.promise;
+        }
+        log.push(`${m}@${n}`);
+      },
+      deactivate: () => {
+        log.push(`deactivate@${n}`);
+      },
+    };
+  });
+  await host.start();
+  const first = host.service.invoke("d", "a", "halt-me");
+  await waitFor(() => activations === 1);
+  const queued = [host.service.invoke("d", "a", "q1"), host.service.invoke("d", "a", "q2")];
+  release.resolve();
+  await Promise.all([first, ...queued]);
+  assert.deepEqual(log, ["halt-me@1", "deactivate@1", "q1@2", "q2@2"]);
+});
+
+Deno.test("options: timer-driven options above 2^31-1 ms are rejected, not clamped", () => {
+  const base = { address: "127.0.0.1:0", runtimePsks: [PSK], provider: createMemoryProvider() };
+  assert.throws(() => new LocalHost({ ...base, shutdownGracePeriodMs: 2 ** 31 }), RangeError);
+  assert.throws(() => new LocalHost({ ...base, alarmsPollIntervalMs: 2 ** 31 }), RangeError);
+  const host = new LocalHost(base);
+  assert.throws(() => host.registerActor("t", () => ({}), { deactivationTimeoutMs: 2 ** 31 }), RangeError);
+  host.registerActor("u", () => ({}), { idleTimeoutMs: 30 * 86_400_000 }); // longer idle timeouts re-arm in chunks
 });

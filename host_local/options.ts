@@ -95,6 +95,8 @@ export const LOCAL_HOST_DEFAULTS = Object.freeze({
 });
 
 const ACTION = "create LocalHost";
+/** Options that drive a single timer are bounded by what `setTimeout` honours (2^31-1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2_147_483_647;
 const MIN_PSK_BYTES = 32;
 
 /**
@@ -143,7 +145,7 @@ export function resolveLocalHostOptions(options: LocalHostOptions): ResolvedLoca
   const logger = options.logger ?? defaultLogger();
   const int = (field: keyof typeof LOCAL_HOST_DEFAULTS, min: number, max?: number): number =>
     checkInt(options[field as keyof LocalHostOptions] ?? LOCAL_HOST_DEFAULTS[field], ACTION, field, min, max);
-  const healthCheckDeadlineMs = int("healthCheckDeadlineMs", 1_001);
+  const healthCheckDeadlineMs = int("healthCheckDeadlineMs", 1_001, MAX_TIMER_MS);
   return {
     host,
     port,
@@ -154,12 +156,12 @@ export function resolveLocalHostOptions(options: LocalHostOptions): ResolvedLoca
     codec,
     logger,
     healthCheckDeadlineMs,
-    alarmsPollIntervalMs: int("alarmsPollIntervalMs", 100),
-    alarmsLeaseDurationMs: int("alarmsLeaseDurationMs", 1_000),
+    alarmsPollIntervalMs: int("alarmsPollIntervalMs", 100, MAX_TIMER_MS),
+    alarmsLeaseDurationMs: int("alarmsLeaseDurationMs", 1_000, MAX_TIMER_MS),
     alarmsFetchAheadMs: int("alarmsFetchAheadMs", 100),
     alarmsFetchBatchSize: int("alarmsFetchBatchSize", 1, 1_000),
-    shutdownGracePeriodMs: int("shutdownGracePeriodMs", 1),
-    requestTimeoutMs: int("requestTimeoutMs", 1),
+    shutdownGracePeriodMs: int("shutdownGracePeriodMs", 1, MAX_TIMER_MS),
+    requestTimeoutMs: int("requestTimeoutMs", 1, MAX_TIMER_MS),
     maxInFlightRequests: int("maxInFlightRequests", 1, 100_000),
     maxRequestBodySizeBytes: int("maxRequestBodySizeBytes", 1),
     maxHosts: int("maxHosts", 0),

@@ -51,6 +51,7 @@ export function resolveRegisterOptions(options: RegisterActorOptions | undefined
       ACTION,
       "deactivationTimeoutMs",
       1,
+      2_147_483_647,
     ),
     concurrencyLimit: checkInt(
       options.concurrencyLimit ?? d.concurrencyLimit,

@@ -244,8 +244,8 @@ export class LocalActorService implements ActorService {
     const key = actorKey(actorType, actorId);
     const act = this.#d.table.get(key);
     if (act === undefined) throw new ActorNotHostedError(`Cannot halt actor: "${key}" is not active on this host`);
-    if (turn !== undefined && turn.actorKey === key && !act.halting) {
-      // Inside its own turn: halt once the turn ends.
+    if (turn !== undefined && turn.actorKey === key) {
+      // Inside its own turn: halt once the turn ends (awaiting here would wait for this very turn).
       act.deferredHalt = true;
       return;
     }
@@ -253,8 +253,13 @@ export class LocalActorService implements ActorService {
   }
 
   async haltAll(): Promise<void> {
-    this.#begin("halt all actors", undefined);
-    await Promise.all(this.#d.table.all().map((act) => this.#d.table.halt(act)));
+    const { turn } = this.#begin("halt all actors", undefined);
+    await Promise.all(
+      this.#d.table.all().map((act) => {
+        if (turn === undefined || turn.actorKey !== act.key) return this.#d.table.halt(act);
+        act.deferredHalt = true; // the calling actor halts after its turn
+      }),
+    );
   }
 
   client<T>(

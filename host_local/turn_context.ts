@@ -58,6 +58,7 @@ export class TurnContext implements ActorContext, AmbientTurn {
   #controller: AbortController | undefined;
   #abortReason: unknown = undefined;
   #aborted = false;
+  #onCallerAbort: (() => void) | undefined;
 
   constructor(init: TurnContextInit) {
     this.actorType = init.actorType;
@@ -81,10 +82,21 @@ export class TurnContext implements ActorContext, AmbientTurn {
       if (this.#aborted) controller.abort(this.#abortReason);
       else if (caller !== undefined) {
         if (caller.aborted) controller.abort(caller.reason);
-        else caller.addEventListener("abort", () => controller.abort(caller.reason), { once: true });
+        else {
+          this.#onCallerAbort = () => controller.abort(caller.reason);
+          caller.addEventListener("abort", this.#onCallerAbort, { once: true });
+        }
       }
     }
     return this.#controller.signal;
+  }
+
+  /** Detaches from the caller's signal once the turn ended, so long-lived signals do not collect listeners. */
+  dispose(): void {
+    if (this.#onCallerAbort !== undefined) {
+      this.#callerSignal?.removeEventListener("abort", this.#onCallerAbort);
+      this.#onCallerAbort = undefined;
+    }
   }
 
   /** Aborts `signal` with `reason` (grace period over, deadline). */
