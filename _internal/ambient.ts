@@ -22,8 +22,6 @@ export interface AmbientTurn {
   readonly signal: AbortSignal | undefined;
   /** True once the handler settled; attribution then ends. */
   settled: boolean;
-  /** True while the actor's factory runs (clients created there cache by default). */
-  readonly inFactory: boolean;
 }
 
 const storage = new AsyncLocalStorage<AmbientTurn>();
@@ -34,7 +32,7 @@ const storage = new AsyncLocalStorage<AmbientTurn>();
  * @example
  * ```ts
  * import { currentTurn, runInTurn } from "./ambient.ts";
- * const turn = { actorKey: "a/1", chain: ["a/1"], readOnly: false, signal: undefined, settled: false, inFactory: false };
+ * const turn = { actorKey: "a/1", chain: ["a/1"], readOnly: false, signal: undefined, settled: false };
  * runInTurn(turn, () => console.log(currentTurn()?.actorKey)); // a/1
  * ```
  */

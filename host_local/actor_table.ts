@@ -116,7 +116,6 @@ export class ActorTable {
       readOnly: false,
       signal: undefined,
       settled: false,
-      inFactory: true,
     };
     try {
       const instance = await runInTurn(ambient, () => act.entry.factory(act.actorId, this.#deps.service));

@@ -19,7 +19,7 @@ import { isFrancisError } from "../errors.ts";
 import { currentTurn } from "../_internal/ambient.ts";
 import { raceSignal } from "../_internal/delay.ts";
 import { errorMessage } from "../_internal/logger.ts";
-import { checkSignal } from "../_internal/validate.ts";
+import { checkOptions, checkSignal } from "../_internal/validate.ts";
 
 /** The parts of the service a client uses. */
 export interface ClientService {
@@ -67,9 +67,7 @@ export class LocalActorClient<T> implements ActorClient<T, T | undefined> {
     options: ActorClientOptions<T> | undefined,
     inOwnActor: boolean,
   ) {
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new TypeError("Cannot create client: options must be an object");
-    }
+    checkOptions(options, "create client");
     if (options?.initialState !== undefined && typeof options.initialState !== "function") {
       throw new TypeError("Cannot create client: initialState must be a function");
     }
@@ -90,10 +88,7 @@ export class LocalActorClient<T> implements ActorClient<T, T | undefined> {
     else {
       // Concurrent misses share one read. It runs under no caller's signal, so
       // one caller aborting does not fail the others; each waits with its own.
-      if (options !== undefined && (typeof options !== "object" || options === null)) {
-        throw new TypeError("Cannot get state: options must be an object");
-      }
-      const signal = checkSignal(options?.signal, "get state") ?? currentTurn()?.signal;
+      const signal = checkSignal(checkOptions(options, "get state").signal, "get state") ?? currentTurn()?.signal;
       signal?.throwIfAborted();
       let pending = this.#pending;
       if (pending === undefined) {

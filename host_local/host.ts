@@ -12,7 +12,7 @@ import { formatAddress } from "../_internal/address.ts";
 import { withTimeout } from "../_internal/delay.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { checkSignal } from "../_internal/validate.ts";
-import { ActorTable } from "./actor_table.ts";
+import { actorKey, ActorTable } from "./actor_table.ts";
 import { AlarmScheduler } from "./alarm_scheduler.ts";
 import { HealthLoop } from "./health.ts";
 import { Invoker } from "./invoker.ts";
@@ -80,7 +80,7 @@ export class LocalHost implements AsyncDisposable {
     });
     this.#closed.catch(() => {});
     const removePlacement = async (actorType: string, actorId: string) => {
-      cache.delete(`${actorType}/${actorId}`);
+      cache.delete(actorKey(actorType, actorId));
       if (this.#acquired) await o.provider.removeActor(actorType, actorId, this.#hostId);
     };
     const cache = new PlacementCache();

@@ -5,7 +5,7 @@
  */
 
 import { type ActorFactory, REGISTER_ACTOR_DEFAULTS, type RegisterActorOptions } from "../actor/types.ts";
-import { checkInt, checkName } from "../_internal/validate.ts";
+import { checkInt, checkName, checkOptions } from "../_internal/validate.ts";
 import { RESERVED_PREFIX } from "./names.ts";
 
 /** Registration options after defaults. */
@@ -33,9 +33,7 @@ const KNOWN_OPTIONS = new Set(Object.keys(REGISTER_ACTOR_DEFAULTS));
  */
 export function resolveRegisterOptions(options: RegisterActorOptions | undefined): ResolvedRegisterActorOptions {
   if (options === undefined) return REGISTER_ACTOR_DEFAULTS;
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Cannot ${ACTION}: options must be an object`);
-  }
+  checkOptions(options, ACTION);
   for (const key of Object.keys(options)) {
     if (!KNOWN_OPTIONS.has(key)) {
       throw new TypeError(`Cannot ${ACTION}: unknown option ${JSON.stringify(key)}`);

@@ -26,7 +26,7 @@ import type {
 import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
 import { type Codec, decodePayload, encodePayload } from "../_internal/codec.ts";
 import { raceSignal } from "../_internal/delay.ts";
-import { checkInt, checkName, checkSignal } from "../_internal/validate.ts";
+import { checkInt, checkName, checkOptions, checkSignal } from "../_internal/validate.ts";
 import { ActorNotHostedError, HostNotRunningError, ReadOnlyError, ReentrantCallError } from "../errors.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
@@ -63,10 +63,7 @@ export class LocalActorService implements ActorService {
   }
 
   #begin(action: string, options: CallOptions | undefined): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
-    if (options !== undefined && (typeof options !== "object" || options === null)) {
-      throw new TypeError(`Cannot ${action}: options must be an object`);
-    }
-    const signal = checkSignal(options?.signal, action);
+    const signal = checkSignal(checkOptions(options, action).signal, action);
     if (!this.#d.running()) throw new HostNotRunningError(`Cannot ${action}: the host is not running`);
     const turn = currentTurn();
     return { turn, signal: signal ?? turn?.signal };

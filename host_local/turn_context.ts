@@ -52,7 +52,6 @@ export class TurnContext implements ActorContext, AmbientTurn {
   readonly attempt: number;
   readonly chain: readonly string[];
   readonly halting: AbortSignal;
-  readonly inFactory = false;
   settled = false;
   #callerSignal: AbortSignal | undefined;
   #controller: AbortController | undefined;
