@@ -64,6 +64,7 @@ export type ErrorCode =
   | "backup_invalid"
   | "signal_already_completed"
   | "signal_payload_too_large"
+  | "placement_lost"
   | "internal";
 
 /** Options accepted by every {@linkcode FrancisError} constructor. */
@@ -307,6 +308,15 @@ export class SignalAlreadyCompletedError extends FrancisError {
 /** A signal payload over `maxPayloadBytes`. */
 export class SignalPayloadTooLargeError extends FrancisError {
   override readonly code: "signal_payload_too_large" = "signal_payload_too_large";
+}
+/**
+ * A state write from an actor's own turn was refused because the actor's
+ * placement has moved to another host (this activation is stale: its host was
+ * declared dead or evicted). The stored value is unchanged. Added to API.md:
+ * fencing keeps a late write of a zombie activation from overwriting newer state.
+ */
+export class PlacementLostError extends FrancisError {
+  override readonly code: "placement_lost" = "placement_lost";
 }
 /** An unexpected failure (a bug). */
 export class InternalError extends FrancisError {

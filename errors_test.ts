@@ -44,6 +44,7 @@ const TABLE: Record<string, string> = {
   BackupFormatError: "backup_invalid",
   SignalAlreadyCompletedError: "signal_already_completed",
   SignalPayloadTooLargeError: "signal_payload_too_large",
+  PlacementLostError: "placement_lost",
   InternalError: "internal",
 };
 const RETRYABLE = new Set([

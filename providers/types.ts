@@ -37,6 +37,13 @@ export interface ActorTypeRegistration {
 
 /** Arguments of {@linkcode ActorProvider.registerHost}. */
 export interface RegisterHostRequest {
+  /**
+   * The ID the host chose for itself (its certificate identity is made before
+   * it registers). 1–128 characters of `[A-Za-z0-9_-]`, else `TypeError`. An
+   * ID already registered, healthy or dead, rejects with
+   * `HostAlreadyRegisteredError`. Omitted: the provider generates one.
+   */
+  hostId?: string;
   /** The address peers dial (`host:port`). Unique among healthy hosts. */
   address: string;
   /** The actor types this host serves (may be empty; a type listed twice is a `TypeError`). */
@@ -104,6 +111,18 @@ export interface SetStateRequest {
    * means never, and clears an earlier expiry.
    */
   ttlMs?: number;
+  /**
+   * Fencing: when given, the write succeeds only while the actor is placed
+   * on this host (the placement row names it); otherwise it rejects with
+   * `PlacementLostError` and stored data is unchanged. Checked atomically with the write.
+   */
+  fenceHostId?: string;
+}
+
+/** Options of {@linkcode ActorProvider.deleteState}. */
+export interface DeleteStateOptions {
+  /** Fencing, as {@linkcode SetStateRequest.fenceHostId}. */
+  fenceHostId?: string;
 }
 
 /** Arguments of {@linkcode ActorProvider.listStates}. */
@@ -266,6 +285,30 @@ export interface ActorProvider {
   unregisterHost(hostId: string): Promise<void>;
   /** Healthy hosts, sorted by `hostId`. Reads only; purges nothing. */
   listHosts(healthCheckDeadlineMs: number): Promise<HostRecord[]>;
+  /**
+   * Marks a host as draining: from now on it is never chosen for a new
+   * placement (by `lookupActor` or `fetchAndLeaseAlarms`), while its existing
+   * placements are still returned. It stays healthy while it heartbeats.
+   * Unknown IDs are ignored.
+   */
+  setHostDraining(hostId: string): Promise<void>;
+  /**
+   * A peer found the host unreachable (its port refused connections). Removes
+   * it as `unregisterHost` does, unless the store has evidence that the host is
+   * still alive, and returns whether it was removed. Providers without such
+   * evidence (memory, SQLite: one machine, where a refused port means the
+   * process is gone) remove it; PostgreSQL removes it only when the host's
+   * database session, which holds an advisory lock while the host is
+   * registered, has ended. A removed host finds its registration gone at its
+   * next heartbeat, and its late fenced writes are refused.
+   */
+  evictHost(hostId: string): Promise<boolean>;
+  /**
+   * Optional. Calls `listener` with the due time whenever any process sets an
+   * alarm in this store, so hosts can fetch it before their next poll
+   * (PostgreSQL: LISTEN/NOTIFY). Returns a function that unsubscribes.
+   */
+  onAlarmSet?(listener: (dueTime: number) => void): () => void;
 
   // -- placement -----------------------------------------------------------
 
@@ -297,10 +340,13 @@ export interface ActorProvider {
 
   /** A copy of the stored bytes. Throws `StateNotFoundError` if absent or expired. */
   getState(actorType: string, actorId: string): Promise<Uint8Array>;
-  /** Creates or replaces the value and its expiry. */
+  /** Creates or replaces the value and its expiry; see `fenceHostId` for fencing. */
   setState(req: SetStateRequest): Promise<void>;
-  /** Deletes the value. Throws `StateNotFoundError` if absent or expired. */
-  deleteState(actorType: string, actorId: string): Promise<void>;
+  /**
+   * Deletes the value. Throws `StateNotFoundError` if absent or expired, and
+   * `PlacementLostError` if `fenceHostId` is given and the actor is not placed on that host.
+   */
+  deleteState(actorType: string, actorId: string, options?: DeleteStateOptions): Promise<void>;
   /**
    * Non-expired entries of one type after `after`, ascending by `actorId` in
    * UTF-16 code-unit order (not the code-point order of SQL `BINARY`/UTF-8
