@@ -7,6 +7,7 @@
 
 import type { ActorProvider } from "../providers/types.ts";
 import { alarmCases } from "./_suite/alarms.ts";
+import { clusterCases } from "./_suite/cluster.ts";
 import { fetchCases } from "./_suite/fetch.ts";
 import type { SuiteCase } from "./_suite/helpers.ts";
 import { hostCases } from "./_suite/hosts.ts";
@@ -50,6 +51,7 @@ const CASES: readonly SuiteCase[] = [
   ...fetchCases,
   ...leaseCases,
   ...maintenanceCases,
+  ...clusterCases,
 ];
 
 /**

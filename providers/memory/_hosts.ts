@@ -25,6 +25,8 @@ export interface HostRow {
   address: string;
   lastHealthCheck: number;
   types: Map<string, HostType>;
+  /** Set by `setHostDraining`: never chosen for a new placement. */
+  draining?: boolean;
 }
 
 /** A placement row. */
@@ -143,10 +145,10 @@ export class HostTable {
     return keys;
   }
 
-  /** Remaining room for `actorType` on `host` (`Infinity` when unlimited, 0 when not served). */
+  /** Remaining room for `actorType` on `host` (`Infinity` when unlimited, 0 when not served or draining). */
   capacity(host: HostRow, actorType: string): number {
     const type = host.types.get(actorType);
-    if (type === undefined) return 0;
+    if (type === undefined || host.draining === true) return 0;
     if (type.concurrencyLimit === 0) return Infinity;
     return type.concurrencyLimit - this.countOn(host.hostId, actorType);
   }

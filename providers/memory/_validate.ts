@@ -60,3 +60,21 @@ export function checkBytes(method: string, name: string, value: unknown): void {
     throw new TypeError(`Cannot ${method}: ${name} must be a Uint8Array (got ${show(value)})`);
   }
 }
+
+const HOST_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * Checks a caller-chosen host ID: 1–128 characters of `[A-Za-z0-9_-]`.
+ *
+ * @example
+ * ```ts
+ * import { checkHostId } from "./_validate.ts";
+ * checkHostId("registerHost", "hostId", "0b6f4c1e-5d2a-4f7e-9c3b-2a1d0e9f8c7b");
+ * ```
+ */
+export function checkHostId(method: string, name: string, value: unknown): void {
+  checkString(method, name, value);
+  if (!HOST_ID.test(value as string)) {
+    throw new TypeError(`Cannot ${method}: ${name} must be 1-128 characters of [A-Za-z0-9_-] (got ${show(value)})`);
+  }
+}

@@ -12,6 +12,7 @@ import {
   AlarmNotFoundError,
   HostAlreadyRegisteredError,
   HostUnregisteredError,
+  PlacementLostError,
   ProviderError,
   StateNotFoundError,
 } from "../../errors.ts";
@@ -24,6 +25,7 @@ import type {
   CleanupRequest,
   CleanupResult,
   Clock,
+  DeleteStateOptions,
   FetchAlarmsRequest,
   HostRecord,
   ListStatesRequest,
@@ -36,7 +38,7 @@ import type {
 import { type AlarmRow, AlarmTable, sameProps, toLease, toRecord } from "./_alarms.ts";
 import { actorKey, type HostRow, HostTable, readHostTypes } from "./_hosts.ts";
 import { StateTable } from "./_states.ts";
-import { checkBytes, checkInteger, checkString, checkTime, show } from "./_validate.ts";
+import { checkBytes, checkHostId, checkInteger, checkString, checkTime, show } from "./_validate.ts";
 import { fetchAndLease, renewLeases } from "./_leasing.ts";
 import { lookupPlacement } from "./_placement.ts";
 import {
@@ -131,6 +133,14 @@ class MemoryProvider implements ActorProvider {
       checkString("registerHost", "address", req.address);
       checkInteger("registerHost", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
       const types = readHostTypes(req.actorTypes);
+      if (req.hostId !== undefined) {
+        checkHostId("registerHost", "hostId", req.hostId);
+        if (this.#hosts.hosts.has(req.hostId)) {
+          throw new HostAlreadyRegisteredError(
+            `Cannot register host: host ID ${show(req.hostId)} is already registered`,
+          );
+        }
+      }
       const holder = this.#hosts.byAddress(req.address);
       if (holder !== undefined && this.#hosts.isHealthy(holder.hostId, now, req.healthCheckDeadlineMs)) {
         throw new HostAlreadyRegisteredError(
@@ -138,7 +148,12 @@ class MemoryProvider implements ActorProvider {
         );
       }
       this.#purgeDeadHosts(now, req.healthCheckDeadlineMs);
-      const host: HostRow = { hostId: crypto.randomUUID(), address: req.address, lastHealthCheck: now, types };
+      const host: HostRow = {
+        hostId: req.hostId ?? crypto.randomUUID(),
+        address: req.address,
+        lastHealthCheck: now,
+        types,
+      };
       this.#hosts.addHost(host);
       this.#deadlineMs = Math.max(this.#deadlineMs, req.healthCheckDeadlineMs);
       return { hostId: host.hostId };
@@ -162,6 +177,26 @@ class MemoryProvider implements ActorProvider {
     return settle(() => {
       this.#now("unregisterHost");
       for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+    });
+  }
+
+  setHostDraining(hostId: string): Promise<void> {
+    return settle(() => {
+      this.#now("setHostDraining");
+      checkString("setHostDraining", "hostId", hostId);
+      const host = this.#hosts.hosts.get(hostId);
+      if (host !== undefined) host.draining = true;
+    });
+  }
+
+  evictHost(hostId: string): Promise<boolean> {
+    return settle(() => {
+      this.#now("evictHost");
+      checkString("evictHost", "hostId", hostId);
+      // One process: a peer that cannot reach the host is the only evidence there is.
+      if (!this.#hosts.hosts.has(hostId)) return false;
+      for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+      return true;
     });
   }
 
@@ -220,18 +255,31 @@ class MemoryProvider implements ActorProvider {
       const now = this.#now("setState");
       checkBytes("setState", "data", req.data);
       if (req.ttlMs !== undefined) checkInteger("setState", "ttlMs", req.ttlMs, 1);
+      this.#checkFence("setState", req.actorType, req.actorId, req.fenceHostId);
       const expiresAt = req.ttlMs === undefined ? undefined : now + req.ttlMs;
       this.#states.set(req.actorType, req.actorId, req.data.slice(), expiresAt);
     });
   }
 
-  deleteState(actorType: string, actorId: string): Promise<void> {
+  deleteState(actorType: string, actorId: string, options?: DeleteStateOptions): Promise<void> {
     return settle(() => {
-      if (this.#states.get(actorType, actorId, this.#now("deleteState")) === undefined) {
+      const now = this.#now("deleteState");
+      this.#checkFence("deleteState", actorType, actorId, options?.fenceHostId);
+      if (this.#states.get(actorType, actorId, now) === undefined) {
         throw new StateNotFoundError(`Cannot delete state: ${show(`${actorType}/${actorId}`)} has none`);
       }
       this.#states.delete(actorType, actorId);
     });
+  }
+
+  #checkFence(method: string, actorType: string, actorId: string, fenceHostId: string | undefined): void {
+    if (fenceHostId === undefined) return;
+    checkString(method, "fenceHostId", fenceHostId);
+    if (this.#hosts.placement(actorKey(actorType, actorId))?.hostId !== fenceHostId) {
+      throw new PlacementLostError(
+        `Cannot ${method}: actor ${show(`${actorType}/${actorId}`)} is no longer placed on host ${show(fenceHostId)}`,
+      );
+    }
   }
 
   listStates(req: ListStatesRequest): Promise<StatePage> {

@@ -64,7 +64,7 @@ export class AlarmStore {
       replace: s(`UPDATE {p}_alarms SET alarm_id = ?, due_time = ?, interval = ?, ttl = ?, data = ?,
                     lease_id = NULL, lease_expiration = NULL WHERE alarm_id = ?`),
       delete: s("DELETE FROM {p}_alarms WHERE actor_type = ? AND actor_id = ? AND name = ?"),
-      hostHealth: s("SELECT last_health_check FROM {p}_hosts WHERE host_id = ?"),
+      hostHealth: s("SELECT last_health_check, draining FROM {p}_hosts WHERE host_id = ?"),
       hostTypes: s(`SELECT t.actor_type, t.idle_timeout_ms, t.concurrency_limit, CASE WHEN t.concurrency_limit = 0
                       THEN 0 ELSE (SELECT count(*) FROM {p}_active_actors a
                                    WHERE a.host_id = t.host_id AND a.actor_type = t.actor_type) END AS active
@@ -153,7 +153,8 @@ export class AlarmStore {
       for (const t of this.#s.hostTypes.all(req.hostId) as Row[]) {
         const limit = t.concurrency_limit as number;
         capacity.set(t.actor_type as string, {
-          remaining: limit === 0 ? Infinity : limit - (t.active as number),
+          // A draining host takes no new placements: only alarms of actors already placed here.
+          remaining: host.draining !== 0 ? 0 : limit === 0 ? Infinity : limit - (t.active as number),
           idle: t.idle_timeout_ms as number | null,
         });
       }

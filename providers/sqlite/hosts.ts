@@ -9,6 +9,7 @@
  */
 
 import { HostAlreadyRegisteredError, HostUnregisteredError } from "../../errors.ts";
+import { checkHostId } from "../memory/_validate.ts";
 import type { CleanupResult, HostRecord, RegisterHostRequest } from "../types.ts";
 import { isConstraintError, type Row, type StatementSync } from "./driver.ts";
 import {
@@ -34,12 +35,16 @@ export class HostStore {
   #listTypes: StatementSync;
   #deleteExpiredState: StatementSync;
   #claimCleanup: StatementSync;
+  #findId: StatementSync;
+  #drain: StatementSync;
 
   /** Prepares the statements. */
   constructor(ctx: SqliteContext) {
     this.#ctx = ctx;
     this.#deleteDead = prepare(ctx, "DELETE FROM {p}_hosts WHERE last_health_check < ?");
     this.#findAddress = prepare(ctx, "SELECT host_id FROM {p}_hosts WHERE address = ?");
+    this.#findId = prepare(ctx, "SELECT 1 FROM {p}_hosts WHERE host_id = ?");
+    this.#drain = prepare(ctx, "UPDATE {p}_hosts SET draining = 1 WHERE host_id = ?");
     this.#insertHost = prepare(ctx, "INSERT INTO {p}_hosts (host_id, address, last_health_check) VALUES (?, ?, ?)");
     this.#insertType = prepare(
       ctx,
@@ -87,11 +92,15 @@ export class HostStore {
       }
       seen.add(t.actorType);
     }
+    if (req.hostId !== undefined) checkHostId(action, "hostId", req.hostId);
     return this.#ctx.queue.enqueue(() => {
       const now = this.#ctx.clock.now();
       this.#deleteDead.run(now - req.healthCheckDeadlineMs);
       if (this.#findAddress.get(req.address) !== undefined) throw alreadyRegistered(req.address);
-      const hostId = crypto.randomUUID();
+      if (req.hostId !== undefined && this.#findId.get(req.hostId) !== undefined) {
+        throw new HostAlreadyRegisteredError(`Cannot ${action}: host ID "${req.hostId}" is already registered`);
+      }
+      const hostId = req.hostId ?? crypto.randomUUID();
       try {
         this.#insertHost.run(hostId, req.address, now);
       } catch (err) {
@@ -123,6 +132,23 @@ export class HostStore {
   unregister(hostId: string): Promise<void> {
     return this.#ctx.queue.enqueue(() => {
       this.#delete.run(hostId);
+    });
+  }
+
+  /**
+   * Deletes a host a peer found unreachable. One machine shares a SQLite file,
+   * so a refused port is the evidence: the host is removed unconditionally.
+   */
+  evict(hostId: string): Promise<boolean> {
+    checkString("evict host", "hostId", hostId);
+    return this.#ctx.queue.enqueue(() => this.#delete.run(hostId).changes > 0);
+  }
+
+  /** Marks a host as draining: never chosen for a new placement. */
+  drain(hostId: string): Promise<void> {
+    checkString("mark host draining", "hostId", hostId);
+    return this.#ctx.queue.enqueue(() => {
+      this.#drain.run(hostId);
     });
   }
 

@@ -90,8 +90,13 @@ BEGIN
 END;
 `;
 
+/** Version 2: draining hosts are never chosen for new placements. */
+const V2_DRAINING = `
+ALTER TABLE {p}_hosts ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly string[] = [V1_INITIAL];
+export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_DRAINING];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;

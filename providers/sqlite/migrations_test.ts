@@ -38,10 +38,10 @@ Deno.test("migrate() runs only the migrations appended since the stored version"
   try {
     migrate(db, "francis");
     const next = [...MIGRATIONS, "CREATE TABLE {p}_extra (x INTEGER NOT NULL PRIMARY KEY) STRICT"];
-    assert.equal(migrate(db, "francis", next), 1);
-    assert.equal(version(db), 2);
+    assert.equal(migrate(db, "francis", next), SCHEMA_VERSION);
+    assert.equal(version(db), SCHEMA_VERSION + 1);
     assert.ok(schema(db).includes("table francis_extra"));
-    assert.equal(migrate(db, "francis", next), 2);
+    assert.equal(migrate(db, "francis", next), SCHEMA_VERSION + 1);
   } finally {
     db.close();
   }
@@ -53,7 +53,7 @@ Deno.test("migrate() rolls a failing migration back entirely", () => {
     migrate(db, "francis");
     const broken = [...MIGRATIONS, "CREATE TABLE {p}_half (x INTEGER) STRICT; THIS IS NOT SQL"];
     assert.throws(() => migrate(db, "francis", broken));
-    assert.equal(version(db), 1);
+    assert.equal(version(db), SCHEMA_VERSION);
     assert.ok(!schema(db).includes("table francis_half"));
     assert.equal(db.isTransaction, false);
   } finally {
@@ -66,8 +66,8 @@ Deno.test("migrate() keeps prefixes apart in one database", () => {
   try {
     migrate(db, "one");
     migrate(db, "two");
-    assert.equal(version(db, "one"), 1);
-    assert.equal(version(db, "two"), 1);
+    assert.equal(version(db, "one"), SCHEMA_VERSION);
+    assert.equal(version(db, "two"), SCHEMA_VERSION);
   } finally {
     db.close();
   }
@@ -90,7 +90,7 @@ Deno.test("acquire() rejects with ProviderError when the schema is newer than su
       assert.ok(isFrancisError(err, "provider_error"), String(err));
       assert.equal(
         (err as Error).message,
-        "Cannot open SQLite provider: schema version 7 is newer than supported version 1",
+        `Cannot open SQLite provider: schema version 7 is newer than supported version ${SCHEMA_VERSION}`,
       );
       return true;
     });
@@ -109,7 +109,7 @@ Deno.test("acquire() of several providers on one new file migrates it once", asy
     const providers = Array.from({ length: 4 }, () => createSqliteProvider({ path, cleanupIntervalMs: Infinity }));
     await Promise.all(providers.map((p) => p.acquire()));
     const db = new DatabaseSync(path);
-    assert.equal(version(db), 1);
+    assert.equal(version(db), SCHEMA_VERSION);
     db.close();
     await Promise.all(providers.map((p) => p.release()));
   } finally {

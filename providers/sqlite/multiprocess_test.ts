@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from "./migrations.ts";
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 
@@ -33,7 +34,7 @@ Deno.test("SqliteProvider: 3 processes on one new file migrate it once and agree
       const version = db.prepare("SELECT value FROM francis_metadata WHERE key = 'schema_version'").get() as {
         value: string;
       };
-      assert.equal(version.value, "1", "the processes raced to migrate the new file, exactly once");
+      assert.equal(version.value, String(SCHEMA_VERSION), "the processes raced to migrate the new file, exactly once");
       const rows = db.prepare("SELECT actor_id, host_id FROM francis_active_actors WHERE actor_type = 'worker'")
         .all() as { actor_id: string; host_id: string }[];
       assert.equal(rows.length, ACTORS, "exactly one placement row per actor");

@@ -22,6 +22,7 @@ interface Candidate {
   address: string;
   idle_timeout_ms: number | null;
   concurrency_limit: number;
+  draining: number;
   active: number;
 }
 
@@ -45,7 +46,7 @@ export class PlacementStore {
     );
     this.#candidates = prepare(
       ctx,
-      `SELECT t.host_id, h.address, t.idle_timeout_ms, t.concurrency_limit,
+      `SELECT t.host_id, h.address, t.idle_timeout_ms, t.concurrency_limit, h.draining,
          CASE WHEN t.concurrency_limit = 0 THEN 0 ELSE (
            SELECT count(*) FROM {p}_active_actors a WHERE a.host_id = t.host_id AND a.actor_type = t.actor_type
          ) END AS active
@@ -114,7 +115,7 @@ export class PlacementStore {
     }
     const allowed = req.allowedHostIds;
     const eligible = candidates.filter((c) =>
-      (c.concurrency_limit === 0 || c.active < c.concurrency_limit) &&
+      c.draining === 0 && (c.concurrency_limit === 0 || c.active < c.concurrency_limit) &&
       (allowed === undefined || allowed.includes(c.host_id))
     );
     if (eligible.length === 0) {

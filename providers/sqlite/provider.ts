@@ -14,6 +14,7 @@ import type {
   AlarmRecord,
   CleanupRequest,
   CleanupResult,
+  DeleteStateOptions,
   FetchAlarmsRequest,
   HostRecord,
   ListStatesRequest,
@@ -113,6 +114,14 @@ export class SqliteProvider implements ActorProvider {
     return await this.#run("unregister host", (s) => s.hosts.unregister(hostId));
   }
 
+  async setHostDraining(hostId: string): Promise<void> {
+    return await this.#run("mark host draining", (s) => s.hosts.drain(hostId));
+  }
+
+  async evictHost(hostId: string): Promise<boolean> {
+    return await this.#run("evict host", (s) => s.hosts.evict(hostId));
+  }
+
   async listHosts(healthCheckDeadlineMs: number): Promise<HostRecord[]> {
     return await this.#run("list hosts", (s) => s.hosts.list(healthCheckDeadlineMs));
   }
@@ -133,8 +142,8 @@ export class SqliteProvider implements ActorProvider {
     return await this.#run("set state", (s) => s.state.set(req));
   }
 
-  async deleteState(actorType: string, actorId: string): Promise<void> {
-    return await this.#run("delete state", (s) => s.state.delete(actorType, actorId));
+  async deleteState(actorType: string, actorId: string, options?: DeleteStateOptions): Promise<void> {
+    return await this.#run("delete state", (s) => s.state.delete(actorType, actorId, options));
   }
 
   async listStates(req: ListStatesRequest): Promise<StatePage> {

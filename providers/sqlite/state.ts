@@ -8,8 +8,8 @@
  * @module
  */
 
-import { StateNotFoundError } from "../../errors.ts";
-import type { ListStatesRequest, SetStateRequest, StatePage } from "../types.ts";
+import { PlacementLostError, StateNotFoundError } from "../../errors.ts";
+import type { DeleteStateOptions, ListStatesRequest, SetStateRequest, StatePage } from "../types.ts";
 import type { Row, StatementSync } from "./driver.ts";
 import { checkBytes, checkInteger, checkString, copyBytes, prepare, type SqliteContext, utf16Key } from "./context.ts";
 
@@ -22,6 +22,7 @@ export class StateStore {
   #get: StatementSync;
   #set: StatementSync;
   #delete: StatementSync;
+  #placedOn: StatementSync;
   #list: Record<"ids" | "data" | "idsAfter" | "dataAfter", StatementSync>;
 
   /** Prepares the statements. */
@@ -35,6 +36,7 @@ export class StateStore {
        ON CONFLICT (actor_type, actor_key) DO UPDATE SET data = excluded.data, expiration = excluded.expiration`,
     );
     this.#delete = prepare(ctx, `DELETE FROM {p}_state WHERE actor_type = ? AND actor_key = ? AND ${live}`);
+    this.#placedOn = prepare(ctx, "SELECT host_id FROM {p}_active_actors WHERE actor_type = ? AND actor_id = ?");
     const list = (columns: string, after: boolean): StatementSync =>
       prepare(
         ctx,
@@ -60,23 +62,39 @@ export class StateStore {
   set(req: SetStateRequest): Promise<void> {
     checkBytes("set state", "data", req.data);
     if (req.ttlMs !== undefined) checkInteger("set state", "ttlMs", req.ttlMs, { min: 1 });
+    if (req.fenceHostId !== undefined) checkString("set state", "fenceHostId", req.fenceHostId);
     const key = utf16Key(req.actorId);
     // Copied now: the write runs on the next macrotask, and the caller may reuse its buffer.
     const data = req.data.slice();
-    const { actorType, actorId, ttlMs } = req;
+    const { actorType, actorId, ttlMs, fenceHostId } = req;
     return this.#ctx.queue.enqueue(() => {
+      this.#checkFence("set", actorType, actorId, fenceHostId);
       const expiration = ttlMs === undefined ? null : this.#ctx.clock.now() + ttlMs;
       this.#set.run(actorType, key, actorId, data, expiration);
     });
   }
 
   /** Deletes a live value; `StateNotFoundError` otherwise. */
-  delete(actorType: string, actorId: string): Promise<void> {
+  delete(actorType: string, actorId: string, options?: DeleteStateOptions): Promise<void> {
+    const fenceHostId = options?.fenceHostId;
+    if (fenceHostId !== undefined) checkString("delete state", "fenceHostId", fenceHostId);
     const key = utf16Key(actorId);
     return this.#ctx.queue.enqueue(() => {
+      this.#checkFence("delete", actorType, actorId, fenceHostId);
       const { changes } = this.#delete.run(actorType, key, this.#ctx.clock.now());
       if (changes === 0) throw notFound("delete", actorType, actorId);
     });
+  }
+
+  /** Inside the write transaction: the actor must still be placed on `fenceHostId`. */
+  #checkFence(action: string, actorType: string, actorId: string, fenceHostId: string | undefined): void {
+    if (fenceHostId === undefined) return;
+    const row = this.#placedOn.get(actorType, actorId) as Row | undefined;
+    if (row?.host_id !== fenceHostId) {
+      throw new PlacementLostError(
+        `Cannot ${action} state: actor "${actorType}/${actorId}" is no longer placed on host "${fenceHostId}"`,
+      );
+    }
   }
 
   /** One page of live entries, ascending by actor ID. */
