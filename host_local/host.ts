@@ -20,7 +20,9 @@ import { type LocalHostOptions, type ResolvedLocalHostOptions, resolveLocalHostO
 import { PlacementCache } from "./placement_cache.ts";
 import { ActorRegistry } from "./registry.ts";
 import { LocalActorService } from "./service.ts";
-import type { PeerListener } from "./_listener_node.ts";
+import { PeerPool } from "./peer_pool.ts";
+import { decodePeerInvoke } from "./peer_protocol.ts";
+import type { PeerLinks } from "./peer_links.ts";
 
 /** The lifecycle states of a host. */
 export type HostState = "new" | "starting" | "running" | "stopping" | "stopped" | "failed";
@@ -58,7 +60,9 @@ export class LocalHost implements AsyncDisposable {
   #hostId = "";
   #address = "";
   #advertise = "";
-  #listener: PeerListener | undefined;
+  #links: PeerLinks | undefined;
+  readonly #pool: PeerPool;
+  readonly #invoker: Invoker;
   #acquired = false;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -103,7 +107,13 @@ export class LocalHost implements AsyncDisposable {
       draining: () => this.#draining,
       healthCheckDeadlineMs: o.healthCheckDeadlineMs,
     };
-    const invoker = new Invoker({ ...common, cache });
+    this.#pool = new PeerPool({
+      dialTimeoutMs: o.requestTimeoutMs,
+      window: o.maxInFlightRequests,
+      onUnreachable: (hostId, reason) => this.#evict(hostId, reason, cache),
+    });
+    const invoker = new Invoker({ ...common, cache, peers: this.#pool });
+    this.#invoker = invoker;
     this.#scheduler = new AlarmScheduler({
       ...common,
       logger: o.logger,
@@ -120,6 +130,7 @@ export class LocalHost implements AsyncDisposable {
       table: this.#table,
       logger: o.logger,
       alarmSet: (due) => this.#scheduler.alarmSet(due),
+      hostId: () => this.#hostId,
     });
     holder.service = this.#service;
     this.#health = new HealthLoop(
@@ -197,14 +208,29 @@ export class LocalHost implements AsyncDisposable {
     try {
       await step("opening the provider", () => o.provider.acquire());
       this.#acquired = true;
-      const { listenPeer } = await import("./_listener_node.ts");
-      this.#listener = await step("binding the address", () => listenPeer(o.host, o.port));
-      this.#address = formatAddress(o.host, this.#listener.port);
+      // The host picks its own ID: its certificate names it before it can register.
+      const hostId = crypto.randomUUID();
+      const { PeerLinks } = await import("./peer_links.ts");
+      this.#links = await step("binding the address", () =>
+        PeerLinks.open({
+          psks: o.runtimePsks,
+          hostId,
+          host: o.host,
+          port: o.port,
+          maxInFlightRequests: o.maxInFlightRequests,
+          logger: o.logger,
+          serve: (body, signal) => this.#invoker.serve(decodePeerInvoke(body), signal),
+          onLink: (link) => this.#pool.adopt(link),
+        }));
+      this.#pool.attach(this.#links.transport);
+      this.#address = formatAddress(o.host, this.#links.port);
       this.#advertise = o.advertiseAddress ?? this.#address;
-      const { hostId } = await step(
+      this.#hostId = hostId; // before registering: a timed-out registration is still undone below
+      await step(
         "registering the host",
         () =>
           o.provider.registerHost({
+            hostId,
             address: this.#advertise,
             healthCheckDeadlineMs: o.healthCheckDeadlineMs,
             actorTypes: this.#registry.entries().map((e) => ({
@@ -214,7 +240,6 @@ export class LocalHost implements AsyncDisposable {
             })),
           }),
       );
-      this.#hostId = hostId;
       signal?.throwIfAborted();
       this.#state = "running";
       this.#scheduler.start();
@@ -251,6 +276,12 @@ export class LocalHost implements AsyncDisposable {
     if (this.#state === "failed" || this.#state === "stopped") return;
     this.#state = "stopping";
     this.#draining = true;
+    if (fatal === undefined) {
+      // Peers stop placing actors here; calls to actors still active are served until they halt.
+      await this.#o.provider.setHostDraining(this.#hostId).catch((err) =>
+        this.#o.logger.warn("Cannot mark host draining", { err: errorMessage(err) })
+      );
+    }
     // Halt until the table is empty: an alarm run may have activated an actor after the first snapshot.
     while (this.#table.size > 0) {
       await Promise.allSettled(this.#table.all().map((act) => this.#table.halt(act)));
@@ -280,9 +311,20 @@ export class LocalHost implements AsyncDisposable {
     this.#stopping = this.#stop(err);
   }
 
+  /** A peer's port refused connections (or another host answers there): ask the store to evict it. */
+  async #evict(hostId: string, reason: "refused" | "replaced", cache: PlacementCache): Promise<void> {
+    if (!this.#acquired) return;
+    const removed = await this.#o.provider.evictHost(hostId);
+    if (removed) {
+      cache.deleteHost(hostId);
+      this.#o.logger.warn("Evicted an unreachable peer host", { hostId, reason });
+    }
+  }
+
   async #cleanup(): Promise<void> {
-    await this.#listener?.close();
-    this.#listener = undefined;
+    this.#pool.close();
+    await this.#links?.close();
+    this.#links = undefined;
     if (this.#acquired) {
       this.#acquired = false;
       await this.#o.provider.release().catch((err) =>

@@ -15,19 +15,22 @@ import { delay } from "../_internal/delay.ts";
 import {
   ActorHaltedError,
   ActorNotActiveError,
+  ActorNotHostedError,
   ActorTypeUnsupportedError,
   type FrancisError,
   HostDrainingError,
+  HostMismatchError,
   InvokeFailedError,
   InvokeModeUnsupportedError,
   isFrancisError,
   PayloadTooLargeError,
-  RetryLaterError,
 } from "../errors.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
 import type { ActorRegistry } from "./registry.ts";
 import type { PlacementCache } from "./placement_cache.ts";
+import { encodePeerInvoke, type PeerInvokeRequest } from "./peer_protocol.ts";
+import type { PeerPool } from "./peer_pool.ts";
 
 /** One invoke or peek, with its payload already encoded. */
 export interface InvocationRequest {
@@ -49,6 +52,7 @@ export interface InvokerDeps {
   registry: ActorRegistry;
   provider: ActorProvider;
   cache: PlacementCache;
+  peers: PeerPool;
   codec: Codec;
   hostId(): string;
   draining(): boolean;
@@ -103,16 +107,69 @@ export class Invoker {
       // A stopping host must not record a new placement for itself.
       throw new HostDrainingError(`Cannot activate actor "${key}": the host is stopping`);
     }
-    const hostId = await this.#resolve(req, key, bypassCache);
-    if (hostId === this.#d.hostId()) return this.#runLocal(req, undefined);
-    // Peer links arrive with the multi-host cluster; until then another owner is unreachable.
-    throw new RetryLaterError(`Cannot reach host "${hostId}" that owns actor "${key}": peer links are not available`);
+    const owner = await this.#resolve(req, key, bypassCache);
+    if (owner.hostId === this.#d.hostId()) return this.#runLocal(req, undefined);
+    return await this.#forward(req, owner);
   }
 
-  async #resolve(req: InvocationRequest, key: string, bypassCache: boolean): Promise<string> {
+  /** Sends the call to the owning host over its peer link. */
+  async #forward(req: InvocationRequest, owner: { hostId: string; address: string }): Promise<Uint8Array> {
+    const body = encodePeerInvoke({
+      targetHostId: owner.hostId,
+      actorType: req.actorType,
+      actorId: req.actorId,
+      method: req.method,
+      mode: req.mode,
+      requestId: req.requestId,
+      chain: req.chain,
+      activeOnly: req.activeOnly,
+      data: req.data,
+    });
+    return await this.#d.peers.withSlot(owner.hostId, req.signal, async () => {
+      const link = await this.#d.peers.get(owner.hostId, owner.address, req.signal);
+      return await link.request(body, { signal: req.signal });
+    });
+  }
+
+  /**
+   * Runs a call that a peer forwarded to this host. The caller's placement may
+   * be stale, so an actor that is not active here is activated only after the
+   * store confirms the placement names this host.
+   */
+  async serve(req: PeerInvokeRequest, signal: AbortSignal): Promise<Uint8Array> {
+    const self = this.#d.hostId();
+    const key = actorKey(req.actorType, req.actorId);
+    if (req.targetHostId !== self) {
+      throw new HostMismatchError(`Cannot run actor "${key}": this is host "${self}", not "${req.targetHostId}"`);
+    }
+    const call: InvocationRequest = { ...req, signal };
+    const active = this.#d.table.get(key);
+    if (active !== undefined) return this.#runLocal(call, active);
+    if (this.#d.draining()) {
+      // A placement a peer made here just before the drain began must not pin the actor to a stopping host.
+      await this.#d.provider.removeActor(req.actorType, req.actorId, self).catch(() => {});
+      throw new HostDrainingError(`Cannot activate actor "${key}": the host is stopping`);
+    }
+    const placement = await this.#d.provider.lookupActor({
+      actorType: req.actorType,
+      actorId: req.actorId,
+      activeOnly: req.activeOnly,
+      healthCheckDeadlineMs: this.#d.healthCheckDeadlineMs,
+    });
+    if (placement.hostId !== self) {
+      throw new ActorNotHostedError(`Cannot run actor "${key}": it is placed on host "${placement.hostId}"`);
+    }
+    return this.#runLocal(call, undefined);
+  }
+
+  async #resolve(
+    req: InvocationRequest,
+    key: string,
+    bypassCache: boolean,
+  ): Promise<{ hostId: string; address: string }> {
     if (!bypassCache && !req.activeOnly) {
       const cached = this.#d.cache.get(key);
-      if (cached !== undefined) return cached.hostId;
+      if (cached !== undefined) return cached;
     }
     const placement = await this.#d.provider.lookupActor({
       actorType: req.actorType,
@@ -121,7 +178,7 @@ export class Invoker {
       healthCheckDeadlineMs: this.#d.healthCheckDeadlineMs,
     });
     this.#d.cache.set(key, placement);
-    return placement.hostId;
+    return placement;
   }
 
   async #runLocal(req: InvocationRequest, found: Activation | undefined): Promise<Uint8Array> {

@@ -59,4 +59,9 @@ export class PlacementCache {
   delete(key: string): void {
     this.#entries.delete(key);
   }
+
+  /** Forgets every placement on `hostId` (the host was evicted). */
+  deleteHost(hostId: string): void {
+    for (const [key, e] of this.#entries) if (e.hostId === hostId) this.#entries.delete(key);
+  }
 }

@@ -27,7 +27,13 @@ import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
 import { type Codec, decodePayload, encodePayload } from "../_internal/codec.ts";
 import { raceSignal } from "../_internal/delay.ts";
 import { checkInt, checkName, checkOptions, checkSignal } from "../_internal/validate.ts";
-import { ActorNotHostedError, HostNotRunningError, ReadOnlyError, ReentrantCallError } from "../errors.ts";
+import {
+  ActorNotHostedError,
+  HostNotRunningError,
+  isFrancisError,
+  ReadOnlyError,
+  ReentrantCallError,
+} from "../errors.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { Invoker } from "./invoker.ts";
@@ -45,6 +51,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Tells the alarm scheduler an alarm was set here, so it can fetch it early. */
   alarmSet(dueTime: number): void;
+  /** This host's ID: the fencing token of writes an actor makes to its own state. */
+  hostId(): string;
 }
 
 /**
@@ -157,15 +165,45 @@ export class LocalActorService implements ActorService {
     this.#mutation(action, turn);
     const data = encodePayload(this.#d.codec, state, "state");
     signal?.throwIfAborted();
-    await raceSignal(this.#d.provider.setState({ actorType, actorId, data, ttlMs }), signal);
+    const fenceHostId = this.#fence(turn, actorType, actorId);
+    await raceSignal(
+      this.#fenced(this.#d.provider.setState({ actorType, actorId, data, ttlMs, fenceHostId }), fenceHostId, turn),
+      signal,
+    );
     return data;
+  }
+
+  /**
+   * An actor writing its own state from its turn is fenced by this host's ID:
+   * if its placement moved (this host was declared dead), the write is refused.
+   */
+  #fence(turn: AmbientTurn | undefined, actorType: string, actorId: string): string | undefined {
+    return turn !== undefined && turn.actorKey === actorKey(actorType, actorId) ? this.#d.hostId() : undefined;
+  }
+
+  /** A refused fenced write means this activation is stale: it halts after its turn. */
+  async #fenced(write: Promise<void>, fenceHostId: string | undefined, turn: AmbientTurn | undefined): Promise<void> {
+    try {
+      await write;
+    } catch (err) {
+      if (fenceHostId !== undefined && isFrancisError(err, "placement_lost")) {
+        const act = this.#d.table.get(turn!.actorKey);
+        if (act !== undefined) act.deferredHalt = true;
+        this.#d.logger.warn("Actor lost its placement; halting this activation", { actor: turn!.actorKey });
+      }
+      throw err;
+    }
   }
 
   async deleteState(actorType: string, actorId: string, options?: CallOptions): Promise<void> {
     checkTarget("delete state", actorType, actorId);
     const { turn, signal } = this.#begin("delete state", options);
     this.#mutation("delete state", turn);
-    await raceSignal(this.#d.provider.deleteState(actorType, actorId), signal);
+    const fenceHostId = this.#fence(turn, actorType, actorId);
+    await raceSignal(
+      this.#fenced(this.#d.provider.deleteState(actorType, actorId, { fenceHostId }), fenceHostId, turn),
+      signal,
+    );
   }
 
   async listStates<T = unknown>(actorType: string, options?: ListStatesOptions): Promise<StateList<T>> {

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 
-const FORBIDDEN = ["node:sqlite", "node:tls", "npm:postgres", "node:net", "npm:zod"];
+const FORBIDDEN = ["node:sqlite", "node:tls", "npm:postgres", "node:net", "npm:zod", "npm:@peculiar/x509"];
 
 /** Every module reached from `entry` through static imports only (what evaluating it loads). */
 async function staticGraph(entry: string): Promise<string[]> {

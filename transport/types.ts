@@ -66,7 +66,10 @@ export interface TransportOptions {
   handler: PeerRequestHandler;
   /** Unanswered inbound requests allowed per link before `OverloadedError` (≥ 1). */
   maxInFlightRequests: number;
-  /** Largest frame sent or accepted, bytes. @default {16777216} */
+  /**
+   * Largest frame sent or accepted, bytes: bounds the body of one request or
+   * response (the 9-byte frame header is not counted). @default {16777216}
+   */
   maxFrameBytes?: number;
   /** Called for every authenticated link, inbound or outbound, before it carries requests. */
   onLink?: (link: PeerLink, direction: "inbound" | "outbound") => void;
@@ -106,11 +109,22 @@ export interface PeerLink {
   readonly peerId: string;
   /** Resolves once the link is closed, for whatever reason. */
   readonly closed: Promise<void>;
-  /** Whether the link is closed. */
+  /** Whether the link is closed or closing: either way it takes no new request. */
   readonly isClosed: boolean;
+  /**
+   * Why the link closed, once it has: `"local"` (this side closed it),
+   * `"peer"` (the peer said goodbye: a graceful close), `"lost"` (dropped,
+   * crashed or a protocol error).
+   */
+  readonly closeReason?: "local" | "peer" | "lost";
   /** Sends one request and resolves with the peer handler's answer. */
   request(body: Uint8Array, options?: RequestOptions): Promise<Uint8Array>;
-  /** Closes the link; requests in flight reject with `TransportError`. */
+  /**
+   * Closes the link gracefully: a goodbye goes out, neither side sends a new
+   * request after the goodbyes, requests in flight in both directions are
+   * still answered, and whatever is unanswered after a grace period (2 s)
+   * rejects with `TransportError`.
+   */
   close(): Promise<void>;
 }
 

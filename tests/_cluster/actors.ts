@@ -1,0 +1,61 @@
+/**
+ * Actors of the multi-process cluster tests. Each records what it does in the
+ * test database through its own connection, so the test can check from the
+ * outside that no actor ever ran on two hosts at once, that every factory run
+ * is counted, and where alarms fired.
+ *
+ * Tables (created by the harness): `t_turns(actor, host, started, ended)`,
+ * `t_activations(actor, host)`, `t_fires(actor, host, at)`.
+ */
+
+import type postgres from "postgres";
+import type { ActorService } from "../../mod.ts";
+import type { LocalHost } from "../../mod.ts";
+
+/** Registers `counter`, `slow` and `ticker` on a host. */
+export function registerClusterActors(host: LocalHost, sql: postgres.Sql, hostLabel: () => string): void {
+  const turn = async <T>(actor: string, run: () => Promise<T>): Promise<T> => {
+    const [{ id }] = await sql`INSERT INTO t_turns (actor, host, started) VALUES (${actor}, ${hostLabel()},
+      clock_timestamp()) RETURNING id`;
+    try {
+      return await run();
+    } finally {
+      await sql`UPDATE t_turns SET ended = clock_timestamp() WHERE id = ${id}`;
+    }
+  };
+
+  host.registerActor("counter", (actorId: string, service: ActorService) => {
+    const activated = sql`INSERT INTO t_activations (actor, host) VALUES (${actorId}, ${hostLabel()})`.then(() => {});
+    const state = service.client<{ n: number }>("counter", actorId, { initialState: () => ({ n: 0 }) });
+    return {
+      async invoke(method: string) {
+        await activated;
+        return await turn(actorId, async () => {
+          const s = await state.getState();
+          if (method === "inc") {
+            s.n++;
+            await state.setState(s);
+          }
+          return { n: s.n, host: hostLabel() };
+        });
+      },
+    };
+  });
+
+  host.registerActor("ticker", (actorId: string) => ({
+    invoke: () => ({ host: hostLabel() }),
+    async alarm(name: string) {
+      await sql`INSERT INTO t_fires (actor, host, name, at) VALUES (${actorId}, ${hostLabel()}, ${name},
+        clock_timestamp())`;
+    },
+  }));
+}
+
+/** The schema the actors write to. */
+export const CLUSTER_TEST_SCHEMA = `
+CREATE TABLE IF NOT EXISTS t_turns (id bigserial PRIMARY KEY, actor text NOT NULL, host text NOT NULL,
+  started timestamptz NOT NULL, ended timestamptz);
+CREATE TABLE IF NOT EXISTS t_activations (actor text NOT NULL, host text NOT NULL);
+CREATE TABLE IF NOT EXISTS t_fires (actor text NOT NULL, host text NOT NULL, name text NOT NULL,
+  at timestamptz NOT NULL);
+`;
