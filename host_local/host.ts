@@ -61,6 +61,7 @@ export class LocalHost implements AsyncDisposable {
   #address = "";
   #advertise = "";
   #links: PeerLinks | undefined;
+  #unsubscribeAlarms: (() => void) | undefined;
   readonly #pool: PeerPool;
   readonly #invoker: Invoker;
   #acquired = false;
@@ -218,6 +219,7 @@ export class LocalHost implements AsyncDisposable {
           host: o.host,
           port: o.port,
           maxInFlightRequests: o.maxInFlightRequests,
+          keepaliveMs: o.requestTimeoutMs,
           logger: o.logger,
           serve: (body, signal) => this.#invoker.serve(decodePeerInvoke(body), signal),
           onLink: (link) => this.#pool.adopt(link),
@@ -242,6 +244,8 @@ export class LocalHost implements AsyncDisposable {
       );
       signal?.throwIfAborted();
       this.#state = "running";
+      // Alarms set by other processes (PostgreSQL: LISTEN/NOTIFY) are fetched at once instead of at the next poll.
+      this.#unsubscribeAlarms = o.provider.onAlarmSet?.((due) => this.#scheduler.alarmSet(due));
       this.#scheduler.start();
       this.#health.start();
     } catch (err) {
@@ -322,6 +326,8 @@ export class LocalHost implements AsyncDisposable {
   }
 
   async #cleanup(): Promise<void> {
+    this.#unsubscribeAlarms?.();
+    this.#unsubscribeAlarms = undefined;
     this.#pool.close();
     await this.#links?.close();
     this.#links = undefined;

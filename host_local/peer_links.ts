@@ -28,6 +28,8 @@ export interface PeerLinksOptions {
   host: string;
   port: number;
   maxInFlightRequests: number;
+  /** Silence with calls in flight after which a link is dropped (the host's `requestTimeoutMs`). */
+  keepaliveMs: number;
   logger: Logger;
   /** Runs one request a peer sent (a forwarded invocation). */
   serve(body: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
@@ -36,7 +38,7 @@ export interface PeerLinksOptions {
   /** Leaf lifetime; tests shorten it to exercise renewal. @default {LOCAL_LEAF_TTL_MS} */
   leafTtlMs?: number;
   /** Replaces the TLS transport (tests). */
-  createTransport?: (options: TransportOptions) => Transport;
+  createTransport?: (options: TransportOptions & { logger?: Logger }) => Transport;
 }
 
 /**
@@ -76,6 +78,8 @@ export class PeerLinks {
     const transport = create({
       credentials,
       maxInFlightRequests: o.maxInFlightRequests,
+      keepaliveMs: o.keepaliveMs,
+      logger: o.logger,
       handler: (body, ctx) => o.serve(body, ctx.signal),
       onLink: (link) => o.onLink(link),
     });

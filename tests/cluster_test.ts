@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import postgres from "postgres";
-import { generatePsk, LocalHost } from "../mod.ts";
+import { generatePsk, isFrancisError, LocalHost } from "../mod.ts";
 import { createPostgresProvider } from "../providers/postgres/mod.ts";
 import { createTestDatabase, type TestDatabase } from "../testing/_postgres.ts";
 import { waitFor } from "../testing/wait_for.ts";
@@ -25,7 +25,7 @@ interface Cluster {
 
 const QUIET = { debug() {}, info() {}, warn() {}, error: console.error };
 
-async function startCluster(extra: Partial<ClusterSettings> = {}): Promise<Cluster> {
+async function startCluster(extra: Partial<ClusterSettings> = {}, driverRequestTimeoutMs?: number): Promise<Cluster> {
   const db = await createTestDatabase();
   const sql = postgres(db.url, { max: 2, onnotice: () => {} });
   await sql.unsafe(CLUSTER_TEST_SCHEMA);
@@ -36,6 +36,7 @@ async function startCluster(extra: Partial<ClusterSettings> = {}): Promise<Clust
     runtimePsks: [settings.psk],
     provider: createPostgresProvider({ url: db.url }),
     logger: QUIET,
+    ...(driverRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: driverRequestTimeoutMs }),
   });
   await driver.start();
   const cluster: Cluster = {
@@ -230,4 +231,30 @@ Deno.test("cluster: repeating alarms keep firing on survivors after a host is ki
     return moved.every((id) => m.get(id)!.at > killedAt && m.get(id)!.host !== victimLabel);
   }, { what: "the victim's tickers to fire on survivors", timeoutMs: 25_000 });
   console.log(`alarms of ${moved.length} actors moved off the killed host in ${Date.now() - killedAt} ms`);
+});
+
+Deno.test("cluster: a call to a frozen host rejects within 2 x requestTimeoutMs + 2 s instead of hanging (C-81)", async () => {
+  const requestTimeoutMs = 2_000;
+  await using c = await startCluster({}, requestTimeoutMs);
+  const actors = ids(12, "frozen-");
+  const owners = await Promise.all(actors.map((id) => c.driver.service.invoke<CounterReply>("counter", id, "inc")));
+  const victim = c.children.find((ch) => ch.label === owners[0].host)!;
+  const onVictim = actors.filter((_, i) => owners[i].host === victim.label);
+  victim.kill("SIGSTOP"); // a partition as the caller sees it: the peer's sockets stay open, nothing answers
+  try {
+    const started = Date.now();
+    const outcomes = await Promise.all(
+      onVictim.map((id) => c.driver.service.invoke("counter", id, "inc").then(() => undefined, (e) => e)),
+    );
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed <= 2 * requestTimeoutMs + 2_000, `took ${elapsed} ms`);
+    for (const err of outcomes) {
+      assert.ok(
+        isFrancisError(err) && (err.retryable || err.code === "transport_failure"),
+        `expected a retryable error or TransportError, got ${err}`,
+      );
+    }
+  } finally {
+    victim.kill("SIGCONT");
+  }
 });

@@ -16,12 +16,16 @@ export interface TransportExtraOptions {
   logger?: Logger;
 }
 
+/** Default of `TransportOptions.keepaliveMs`. */
+export const DEFAULT_KEEPALIVE_MS = 15_000;
+
 /** Checked, defaulted transport options. */
 export interface CheckedTransportOptions {
   credentials: LinkCredentials;
   handler: PeerRequestHandler;
   maxInFlightRequests: number;
   maxFrameBytes: number;
+  keepaliveMs: number;
   onLink: (link: PeerLink, direction: "inbound" | "outbound") => void;
   logger: Logger;
 }
@@ -88,6 +92,7 @@ export function checkTransportOptions(
     handler: options.handler,
     maxInFlightRequests: checkInt(options.maxInFlightRequests, action, "maxInFlightRequests", 1, 2 ** 31 - 1),
     maxFrameBytes: checkInt(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, action, "maxFrameBytes", 1, 2 ** 32 - 1),
+    keepaliveMs: checkInt(options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS, action, "keepaliveMs", 1, 2 ** 31 - 1),
     onLink: (link, direction) => {
       if (onLink === undefined) return;
       try {

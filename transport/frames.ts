@@ -27,6 +27,10 @@ export const FrameType = {
   Cancel: 5,
   /** The sender is closing the link on purpose. */
   Goodbye: 6,
+  /** Liveness probe while requests are in flight; answered with `Pong`. */
+  Ping: 7,
+  /** Answer to `Ping`. */
+  Pong: 8,
 } as const;
 
 /** A value of {@linkcode FrameType}. */
@@ -38,7 +42,7 @@ export const FRAME_HEADER_BYTES = 9;
 /** Default largest body, bytes (16 MiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 16_777_216;
 
-const MAX_TYPE = FrameType.Goodbye;
+const MAX_TYPE = FrameType.Pong;
 
 /**
  * A malformed or oversized frame: the link must be closed.

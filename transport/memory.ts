@@ -156,6 +156,7 @@ class MemoryTransport implements Transport {
       handler: o.handler,
       maxInFlightRequests: o.maxInFlightRequests,
       maxFrameBytes: o.maxFrameBytes,
+      keepaliveMs: o.keepaliveMs,
       logger: o.logger,
     });
     this.#links.add(link);

@@ -45,6 +45,8 @@ export interface MuxLinkOptions {
   maxInFlightRequests: number;
   /** Largest body sent or accepted. @default {16777216} */
   maxFrameBytes?: number;
+  /** Silence (ms) with requests in flight after which the link is lost; probes after half. Off when omitted. */
+  keepaliveMs?: number;
   /** Where protocol violations are reported. */
   logger?: Logger;
   /** A reader that already consumed the start of the stream (a handshake); its buffered bytes carry over. */
@@ -97,6 +99,9 @@ export class MuxLink implements PeerLink {
   #goodbyeSent = false;
   #goodbyeReceived = false;
   #closingLocally = false;
+  readonly #keepaliveMs: number | undefined;
+  #keepaliveTimer: ReturnType<typeof setInterval> | undefined;
+  #lastHeard = Date.now();
 
   /**
    * @param channel The byte stream; the link takes it over.
@@ -109,6 +114,7 @@ export class MuxLink implements PeerLink {
     this.#maxInFlight = options.maxInFlightRequests;
     this.#maxFrame = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#logger = options.logger;
+    this.#keepaliveMs = options.keepaliveMs;
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
     const onFrame = (type: FrameTypeValue, id: number, body: Uint8Array) => this.#onFrame(type, id, body);
     const reader = options.reader ?? new FrameReader(onFrame, this.#maxFrame);
@@ -117,6 +123,7 @@ export class MuxLink implements PeerLink {
     channel.onDrain(() => this.#onDrain());
     channel.onData((chunk) => {
       if (this.#closeReason !== undefined) return;
+      this.#lastHeard = Date.now();
       try {
         reader.push(chunk);
       } catch (err) {
@@ -168,6 +175,7 @@ export class MuxLink implements PeerLink {
     }
     const id = this.#allocateId();
     return new Promise<Uint8Array>((resolve, reject) => {
+      this.#armKeepalive();
       const out = new Outbound(resolve, reject, () => {
         this.#out.delete(id);
         if (this.#goodbyeSent) this.#finishIfQuiet();
@@ -226,6 +234,30 @@ export class MuxLink implements PeerLink {
     this.#endChannel();
   }
 
+  /**
+   * While requests are in flight, probes a silent peer after half of
+   * `keepaliveMs` and drops the link after all of it, so no call waits forever
+   * on a frozen or partitioned peer. Idle links run no timer.
+   */
+  #armKeepalive(): void {
+    const ms = this.#keepaliveMs;
+    if (ms === undefined || this.#keepaliveTimer !== undefined) return;
+    if (this.#out.size === 0) this.#lastHeard = Date.now(); // silence counts from the first request in flight
+    this.#keepaliveTimer = setInterval(() => {
+      if (this.#out.size === 0 || this.#closeReason !== undefined) {
+        clearInterval(this.#keepaliveTimer);
+        this.#keepaliveTimer = undefined;
+        return;
+      }
+      const silent = Date.now() - this.#lastHeard;
+      if (silent >= ms) {
+        this.#protocolError(new Error(`Cannot reach peer: it sent nothing for ${silent} ms with requests in flight`));
+      } else if (silent >= ms / 2) {
+        this.#writeControl(encodeFrame(FrameType.Ping, 0));
+      }
+    }, Math.max(1, Math.floor(ms / 4)));
+  }
+
   #allocateId(): number {
     do this.#nextId = this.#nextId >= 0xffff_ffff ? 1 : this.#nextId + 1; while (this.#out.has(this.#nextId));
     return this.#nextId;
@@ -259,6 +291,10 @@ export class MuxLink implements PeerLink {
         this.#in.get(id)?.controller.abort(reason);
         return;
       }
+      case FrameType.Ping:
+        return this.#writeControl(encodeFrame(FrameType.Pong, 0));
+      case FrameType.Pong:
+        return; // hearing it was the point
       case FrameType.Goodbye:
         // The peer sends no new request after its goodbye; answer what it sent before, and send nothing new either.
         this.#goodbyeReceived = true;
@@ -392,6 +428,8 @@ export class MuxLink implements PeerLink {
 
   #shutdown(reason: LinkCloseReason, error: TransportError): void {
     this.#closeReason = reason;
+    clearInterval(this.#keepaliveTimer);
+    this.#keepaliveTimer = undefined;
     const notSent = new RetryLaterError(`Cannot send request: link to host "${this.peerId}" closed before sending`, {
       cause: error,
     });

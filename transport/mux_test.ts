@@ -182,3 +182,58 @@ Deno.test("excess requests get OverloadedError frames without running the handle
   for (const f of errors) assert.ok(decodeWireError(f.body) instanceof OverloadedError);
   await l.close();
 });
+
+Deno.test("keepalive: a silent peer is pinged, then dropped, failing the request in flight", async () => {
+  const ch = new FakeChannel();
+  const l = new MuxLink(ch, {
+    peerId: "b",
+    handler: () => new Uint8Array(),
+    maxInFlightRequests: 10,
+    keepaliveMs: 80,
+    logger: silent,
+  });
+  const started = Date.now();
+  const err = await l.request(new Uint8Array([1])).catch((e) => e);
+  assert.ok(err instanceof TransportError, String(err));
+  assert.ok(Date.now() - started >= 80, "not dropped before keepaliveMs of silence");
+  assert.ok(ch.frames().some((f) => f.type === FrameType.Ping), "a ping went out first");
+  assert.equal(l.closeReason, "lost");
+  await l.closed;
+});
+
+Deno.test("keepalive: a peer that answers pings keeps a slow request alive", async () => {
+  const ch = new FakeChannel();
+  const l = new MuxLink(ch, {
+    peerId: "b",
+    handler: () => new Uint8Array(),
+    maxInFlightRequests: 10,
+    keepaliveMs: 60,
+    logger: silent,
+  });
+  const pending = l.request(new Uint8Array([1]));
+  // The peer answers every ping (as a live host does while its handler runs) and replies after 4 keepalive periods.
+  let answered = 0;
+  const pong = setInterval(() => {
+    const pings = ch.frames().filter((f) => f.type === FrameType.Ping).length;
+    for (; answered < pings; answered++) ch.feed(encodeFrame(FrameType.Pong, 0));
+  }, 5);
+  const reply = setTimeout(() => ch.feed(encodeFrame(FrameType.Response, 1, new Uint8Array([9]))), 240);
+  try {
+    assert.deepEqual(await pending, new Uint8Array([9]));
+    assert.ok(answered > 0, "pings were exchanged");
+  } finally {
+    clearInterval(pong);
+    clearTimeout(reply);
+  }
+  ch.destroy();
+  await l.closed;
+});
+
+Deno.test("keepalive: a ping is answered with a pong", async () => {
+  const ch = new FakeChannel();
+  const l = new MuxLink(ch, { peerId: "b", handler: () => new Uint8Array(), maxInFlightRequests: 10, logger: silent });
+  ch.feed(encodeFrame(FrameType.Ping, 0));
+  assert.deepEqual(ch.frames().map((f) => f.type), [FrameType.Pong]);
+  ch.destroy();
+  await l.closed;
+});

@@ -243,6 +243,7 @@ class TlsTransport implements Transport {
       handler: o.handler,
       maxInFlightRequests: o.maxInFlightRequests,
       maxFrameBytes: o.maxFrameBytes,
+      keepaliveMs: o.keepaliveMs,
       logger: o.logger,
       reader: result.reader,
       early: result.early,

@@ -71,6 +71,13 @@ export interface TransportOptions {
    * response (the 9-byte frame header is not counted). @default {16777216}
    */
   maxFrameBytes?: number;
+  /**
+   * A link with requests in flight that hears nothing from its peer for this
+   * long (ms) is closed as lost, and those requests reject with
+   * `TransportError`: a frozen or partitioned peer cannot make a call hang.
+   * Probes go out after half of it. @default {15000}
+   */
+  keepaliveMs?: number;
   /** Called for every authenticated link, inbound or outbound, before it carries requests. */
   onLink?: (link: PeerLink, direction: "inbound" | "outbound") => void;
 }
