@@ -229,3 +229,22 @@ Deno.test("cluster (in-process): a stopping host drains: its actors move and no 
   assert.deepEqual(failures.map(String), []);
   for (const id of ids) assert.notEqual(await hosts[1].service.invoke("c", id, "whereAmI"), leaving.hostId);
 });
+
+Deno.test("cluster (in-process): maxHosts: a third host is refused (ClusterFullError), another limit too (C-85)", async () => {
+  const provider = createMemoryProvider();
+  const hosts = [1, 2].map(() => createTestHost({ provider, logger: QUIET, maxHosts: 2 }));
+  await Promise.all(hosts.map((h) => h.start()));
+  try {
+    const third = createTestHost({ provider, logger: QUIET, maxHosts: 2 });
+    await assert.rejects(third.start(), (e) => isFrancisError(e, "cluster_full"));
+    assert.equal(third.state, "failed");
+    const other = createTestHost({ provider, logger: QUIET, maxHosts: 3 });
+    await assert.rejects(other.start(), (e) => isFrancisError(e, "max_hosts_mismatch"));
+    await hosts[1].stop();
+    const replacement = createTestHost({ provider, logger: QUIET, maxHosts: 2 });
+    await replacement.start();
+    await replacement.stop();
+  } finally {
+    await Promise.all(hosts.map((h) => h.stop()));
+  }
+});

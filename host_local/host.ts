@@ -234,6 +234,7 @@ export class LocalHost implements AsyncDisposable {
           o.provider.registerHost({
             hostId,
             address: this.#advertise,
+            maxHosts: o.maxHosts,
             healthCheckDeadlineMs: o.healthCheckDeadlineMs,
             actorTypes: this.#registry.entries().map((e) => ({
               actorType: e.actorType,

@@ -45,6 +45,13 @@ export interface RegisterHostRequest {
    */
   hostId?: string;
   /** The address peers dial (`host:port`). Unique among healthy hosts. */
+  /**
+   * The cluster's host limit, integer ≥ 0 (0 or omitted: unlimited). Checked
+   * atomically with the insert, after the purge: a healthy host registered
+   * with another value rejects with `MaxHostsMismatchError`; with a positive
+   * value and that many healthy hosts already registered, `ClusterFullError`.
+   */
+  maxHosts?: number;
   address: string;
   /** The actor types this host serves (may be empty; a type listed twice is a `TypeError`). */
   actorTypes: readonly ActorTypeRegistration[];

@@ -25,6 +25,8 @@ export interface HostRow {
   address: string;
   lastHealthCheck: number;
   types: Map<string, HostType>;
+  /** The `maxHosts` the host registered with (0: unlimited). */
+  maxHosts?: number;
   /** Set by `setHostDraining`: never chosen for a new placement. */
   draining?: boolean;
 }

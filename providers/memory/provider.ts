@@ -10,8 +10,10 @@
 
 import {
   AlarmNotFoundError,
+  ClusterFullError,
   HostAlreadyRegisteredError,
   HostUnregisteredError,
+  MaxHostsMismatchError,
   PlacementLostError,
   ProviderError,
   StateNotFoundError,
@@ -132,6 +134,7 @@ class MemoryProvider implements ActorProvider {
       const now = this.#now("registerHost");
       checkString("registerHost", "address", req.address);
       checkInteger("registerHost", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
+      if (req.maxHosts !== undefined) checkInteger("registerHost", "maxHosts", req.maxHosts, 0);
       const types = readHostTypes(req.actorTypes);
       if (req.hostId !== undefined) {
         checkHostId("registerHost", "hostId", req.hostId);
@@ -148,11 +151,14 @@ class MemoryProvider implements ActorProvider {
         );
       }
       this.#purgeDeadHosts(now, req.healthCheckDeadlineMs);
+      const maxHosts = req.maxHosts ?? 0;
+      checkMaxHosts([...this.#hosts.hosts.values()].map((h) => h.maxHosts ?? 0), maxHosts);
       const host: HostRow = {
         hostId: req.hostId ?? crypto.randomUUID(),
         address: req.address,
         lastHealthCheck: now,
         types,
+        maxHosts,
       };
       this.#hosts.addHost(host);
       this.#deadlineMs = Math.max(this.#deadlineMs, req.healthCheckDeadlineMs);
@@ -441,5 +447,31 @@ class MemoryProvider implements ActorProvider {
       );
     }
     return row;
+  }
+}
+
+/**
+ * The `maxHosts` rule of `registerHost`, given the limits of the healthy hosts
+ * already registered (every provider applies it inside its registration).
+ *
+ * @example
+ * ```ts
+ * import { checkMaxHosts } from "./provider.ts";
+ * try {
+ *   checkMaxHosts([2, 2], 2);
+ * } catch (err) {
+ *   console.log((err as Error).name); // ClusterFullError
+ * }
+ * ```
+ */
+export function checkMaxHosts(healthyLimits: readonly number[], maxHosts: number): void {
+  const other = healthyLimits.find((m) => m !== maxHosts);
+  if (other !== undefined) {
+    throw new MaxHostsMismatchError(`Cannot register host: maxHosts is ${maxHosts} but the running hosts use ${other}`);
+  }
+  if (maxHosts > 0 && healthyLimits.length >= maxHosts) {
+    throw new ClusterFullError(
+      `Cannot register host: the cluster already has ${healthyLimits.length} of ${maxHosts} hosts`,
+    );
   }
 }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { checkMaxHosts } from "../memory/provider.ts";
 import { HostAlreadyRegisteredError, HostUnregisteredError } from "../../errors.ts";
 import { checkHostId, checkInteger, checkString, show } from "../memory/_validate.ts";
 import type { CleanupResult, HostRecord, RegisterHostRequest } from "../types.ts";
@@ -47,6 +48,8 @@ export class HostStore {
     checkString(action, "address", req.address);
     checkInteger(action, "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
     if (req.hostId !== undefined) checkHostId(action, "hostId", req.hostId);
+    const maxHosts = req.maxHosts ?? 0;
+    checkInteger(action, "maxHosts", maxHosts, 0, 2 ** 31 - 1);
     const types = [...req.actorTypes];
     const seen = new Set<string>();
     for (const [i, t] of types.entries()) {
@@ -78,9 +81,16 @@ export class HostStore {
           req.address,
         ]);
         if (holder.length > 0) throw addressTaken(req.address);
+        // Registrations serialise on one lock, so two hosts cannot both take the last place of a limited cluster.
+        await tx.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`${this.#ctx.prefix}/register`]);
+        const limits = await tx.query(sqlFor(this.#ctx, "SELECT max_hosts FROM {p}_hosts"));
+        checkMaxHosts(limits.map((r) => Number(r.max_hosts)), maxHosts);
         await tx.query(
-          sqlFor(this.#ctx, "INSERT INTO {p}_hosts (host_id, address, last_health_check) VALUES ($1, $2, $3)"),
-          [hostId, req.address, now],
+          sqlFor(
+            this.#ctx,
+            "INSERT INTO {p}_hosts (host_id, address, last_health_check, max_hosts) VALUES ($1, $2, $3, $4)",
+          ),
+          [hostId, req.address, now, maxHosts],
         );
         if (types.length > 0) {
           await tx.query(

@@ -32,7 +32,8 @@ CREATE TABLE {p}_hosts (
   host_id text COLLATE "C" NOT NULL PRIMARY KEY,
   address text COLLATE "C" NOT NULL,
   last_health_check bigint NOT NULL,
-  draining boolean NOT NULL DEFAULT false
+  draining boolean NOT NULL DEFAULT false,
+  max_hosts integer NOT NULL DEFAULT 0
 );
 CREATE UNIQUE INDEX {p}_hosts_address_idx ON {p}_hosts (address);
 CREATE INDEX {p}_hosts_health_idx ON {p}_hosts (last_health_check);

@@ -10,6 +10,7 @@
 
 import { HostAlreadyRegisteredError, HostUnregisteredError } from "../../errors.ts";
 import { checkHostId } from "../memory/_validate.ts";
+import { checkMaxHosts } from "../memory/provider.ts";
 import type { CleanupResult, HostRecord, RegisterHostRequest } from "../types.ts";
 import { isConstraintError, type Row, type StatementSync } from "./driver.ts";
 import {
@@ -36,6 +37,7 @@ export class HostStore {
   #deleteExpiredState: StatementSync;
   #claimCleanup: StatementSync;
   #findId: StatementSync;
+  #limits: StatementSync;
   #drain: StatementSync;
 
   /** Prepares the statements. */
@@ -44,8 +46,12 @@ export class HostStore {
     this.#deleteDead = prepare(ctx, "DELETE FROM {p}_hosts WHERE last_health_check < ?");
     this.#findAddress = prepare(ctx, "SELECT host_id FROM {p}_hosts WHERE address = ?");
     this.#findId = prepare(ctx, "SELECT 1 FROM {p}_hosts WHERE host_id = ?");
+    this.#limits = prepare(ctx, "SELECT max_hosts FROM {p}_hosts");
     this.#drain = prepare(ctx, "UPDATE {p}_hosts SET draining = 1 WHERE host_id = ?");
-    this.#insertHost = prepare(ctx, "INSERT INTO {p}_hosts (host_id, address, last_health_check) VALUES (?, ?, ?)");
+    this.#insertHost = prepare(
+      ctx,
+      "INSERT INTO {p}_hosts (host_id, address, last_health_check, max_hosts) VALUES (?, ?, ?, ?)",
+    );
     this.#insertType = prepare(
       ctx,
       `INSERT INTO {p}_host_actor_types (host_id, actor_type, idle_timeout_ms, concurrency_limit)
@@ -93,6 +99,8 @@ export class HostStore {
       seen.add(t.actorType);
     }
     if (req.hostId !== undefined) checkHostId(action, "hostId", req.hostId);
+    const maxHosts = req.maxHosts ?? 0;
+    checkInteger(action, "maxHosts", maxHosts, { min: 0 });
     return this.#ctx.queue.enqueue(() => {
       const now = this.#ctx.clock.now();
       this.#deleteDead.run(now - req.healthCheckDeadlineMs);
@@ -100,9 +108,11 @@ export class HostStore {
       if (req.hostId !== undefined && this.#findId.get(req.hostId) !== undefined) {
         throw new HostAlreadyRegisteredError(`Cannot ${action}: host ID "${req.hostId}" is already registered`);
       }
+      // After the purge every remaining host is healthy by this deadline.
+      checkMaxHosts((this.#limits.all() as Row[]).map((r) => r.max_hosts as number), maxHosts);
       const hostId = req.hostId ?? crypto.randomUUID();
       try {
-        this.#insertHost.run(hostId, req.address, now);
+        this.#insertHost.run(hostId, req.address, now, maxHosts);
       } catch (err) {
         if (isConstraintError(err)) throw alreadyRegistered(req.address, err);
         throw err;

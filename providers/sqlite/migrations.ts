@@ -90,9 +90,10 @@ BEGIN
 END;
 `;
 
-/** Version 2: draining hosts are never chosen for new placements. */
+/** Version 2: draining hosts (never chosen for new placements) and each host's `maxHosts`. */
 const V2_DRAINING = `
 ALTER TABLE {p}_hosts ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE {p}_hosts ADD COLUMN max_hosts INTEGER NOT NULL DEFAULT 0;
 `;
 
 /** Every migration, in order. Append only. */

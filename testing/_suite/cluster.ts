@@ -7,7 +7,13 @@
  */
 
 import assert from "node:assert/strict";
-import { HostAlreadyRegisteredError, HostUnregisteredError, PlacementLostError } from "../../errors.ts";
+import {
+  ClusterFullError,
+  HostAlreadyRegisteredError,
+  HostUnregisteredError,
+  MaxHostsMismatchError,
+  PlacementLostError,
+} from "../../errors.ts";
 import { addHost, assertRejects, DEADLINE, fetchFor, lookup, type SuiteCase, typeReg } from "./helpers.ts";
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
@@ -28,6 +34,28 @@ export const clusterCases: SuiteCase[] = [
       await assert.rejects(p.registerHost({ ...req, address: "10.0.0.3:7000", hostId: "bad/id" }), TypeError);
       await assert.rejects(p.registerHost({ ...req, address: "10.0.0.3:7000", hostId: "" }), TypeError);
       assert.equal((await p.listHosts(DEADLINE)).length, 1);
+    },
+  },
+  {
+    name: "cluster registerHost enforces maxHosts: ClusterFullError, MaxHostsMismatchError, dead hosts free a place",
+    async fn({ provider: p, clock }) {
+      const req = (address: string, maxHosts: number) => ({
+        address,
+        actorTypes: [typeReg("A")],
+        healthCheckDeadlineMs: DEADLINE,
+        maxHosts,
+      });
+      await p.registerHost(req("10.0.0.1:7000", 2));
+      await assertRejects(p.registerHost(req("10.0.0.2:7000", 3)), MaxHostsMismatchError);
+      await assertRejects(p.registerHost(req("10.0.0.2:7000", 0)), MaxHostsMismatchError);
+      await p.registerHost(req("10.0.0.2:7000", 2));
+      await assertRejects(p.registerHost(req("10.0.0.3:7000", 2)), ClusterFullError);
+      assert.equal((await p.listHosts(DEADLINE)).length, 2);
+      await assert.rejects(p.registerHost(req("10.0.0.3:7000", -1)), RangeError);
+      // Once both are dead, a cluster of another size may start.
+      clock.advance(DEADLINE + 1);
+      await p.registerHost(req("10.0.0.3:7000", 1));
+      await assertRejects(p.registerHost(req("10.0.0.4:7000", 1)), ClusterFullError);
     },
   },
   {
