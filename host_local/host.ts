@@ -212,7 +212,7 @@ export class LocalHost implements AsyncDisposable {
       // The host picks its own ID: its certificate names it before it can register.
       const hostId = crypto.randomUUID();
       const { PeerLinks } = await import("./peer_links.ts");
-      this.#links = await step("binding the address", () =>
+      this.#links = await step("issuing the host certificate and binding the address", () =>
         PeerLinks.open({
           psks: o.runtimePsks,
           hostId,
