@@ -22,7 +22,42 @@ import { ActorRegistry } from "./registry.ts";
 import { LocalActorService } from "./service.ts";
 import { PeerPool } from "./peer_pool.ts";
 import { decodePeerInvoke } from "./peer_protocol.ts";
-import type { PeerLinks } from "./peer_links.ts";
+import type { PeerLinks, TimedCredentials } from "./peer_links.ts";
+
+/**
+ * Hooks that run a host on something other than its own PSK-derived identity:
+ * a `RemoteHost` gets its host ID and certificate from the runtime. Internal:
+ * not exported from the package entry points.
+ */
+export interface HostInternals {
+  /** The host ID (the identity of the certificate `credentials` returns). */
+  hostId: string;
+  /** Issues or renews this host's link credentials. */
+  credentials(): Promise<TimedCredentials>;
+  /** A client-only host: no listener, no registration, never chosen for placement. */
+  clientOnly: boolean;
+  /** Called instead of stopping when the host would stop by itself; return `true` to stop anyway. */
+  onFatal?(err: Error): boolean;
+}
+
+let pendingInternals: HostInternals | undefined;
+
+/**
+ * Creates a `LocalHost` driven by `internals` (used by `RemoteHost`).
+ *
+ * @example
+ * ```ts ignore
+ * const inner = createInternalHost(options, { hostId, credentials: () => renew(), clientOnly: false });
+ * ```
+ */
+export function createInternalHost(options: LocalHostOptions, internals: HostInternals): LocalHost {
+  pendingInternals = internals;
+  try {
+    return new LocalHost(options);
+  } finally {
+    pendingInternals = undefined;
+  }
+}
 
 /** The lifecycle states of a host. */
 export type HostState = "new" | "starting" | "running" | "stopping" | "stopped" | "failed";
@@ -71,6 +106,7 @@ export class LocalHost implements AsyncDisposable {
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #rejectClosed!: (err: unknown) => void;
+  readonly #internals: HostInternals | undefined = pendingInternals;
 
   /**
    * @param options See {@linkcode LocalHostOptions}; validated here, throwing
@@ -209,15 +245,20 @@ export class LocalHost implements AsyncDisposable {
     try {
       await step("opening the provider", () => o.provider.acquire());
       this.#acquired = true;
-      // The host picks its own ID: its certificate names it before it can register.
-      const hostId = crypto.randomUUID();
-      const { PeerLinks } = await import("./peer_links.ts");
+      // A local host picks its own ID: its certificate names it before it can register.
+      const internals = this.#internals;
+      const hostId = internals?.hostId ?? crypto.randomUUID();
+      const { PeerLinks, LOCAL_LEAF_TTL_MS } = await import("./peer_links.ts");
+      const credentials = internals?.credentials ?? (async () => {
+        const { createHostCredentials } = await import("../security/credentials.ts");
+        return await createHostCredentials(o.runtimePsks, hostId, { ttlMs: LOCAL_LEAF_TTL_MS });
+      });
+      const clientOnly = internals?.clientOnly === true;
       this.#links = await step("issuing the host certificate and binding the address", () =>
         PeerLinks.open({
-          psks: o.runtimePsks,
+          credentials,
           hostId,
-          host: o.host,
-          port: o.port,
+          listen: clientOnly ? undefined : { host: o.host, port: o.port },
           maxInFlightRequests: o.maxInFlightRequests,
           keepaliveMs: o.requestTimeoutMs,
           logger: o.logger,
@@ -228,27 +269,31 @@ export class LocalHost implements AsyncDisposable {
       this.#address = formatAddress(o.host, this.#links.port);
       this.#advertise = o.advertiseAddress ?? this.#address;
       this.#hostId = hostId; // before registering: a timed-out registration is still undone below
-      await step(
-        "registering the host",
-        () =>
-          o.provider.registerHost({
-            hostId,
-            address: this.#advertise,
-            maxHosts: o.maxHosts,
-            healthCheckDeadlineMs: o.healthCheckDeadlineMs,
-            actorTypes: this.#registry.entries().map((e) => ({
-              actorType: e.actorType,
-              idleTimeoutMs: e.options.idleTimeoutMs,
-              concurrencyLimit: e.options.concurrencyLimit,
-            })),
-          }),
-      );
+      if (!clientOnly) {
+        await step(
+          "registering the host",
+          () =>
+            o.provider.registerHost({
+              hostId,
+              address: this.#advertise,
+              maxHosts: o.maxHosts,
+              healthCheckDeadlineMs: o.healthCheckDeadlineMs,
+              actorTypes: this.#registry.entries().map((e) => ({
+                actorType: e.actorType,
+                idleTimeoutMs: e.options.idleTimeoutMs,
+                concurrencyLimit: e.options.concurrencyLimit,
+              })),
+            }),
+        );
+      }
       signal?.throwIfAborted();
       this.#state = "running";
       // Alarms set by other processes (PostgreSQL: LISTEN/NOTIFY) are fetched at once instead of at the next poll.
       this.#unsubscribeAlarms = o.provider.onAlarmSet?.((due) => this.#scheduler.alarmSet(due));
-      this.#scheduler.start();
-      this.#health.start();
+      if (!clientOnly) {
+        this.#scheduler.start();
+        this.#health.start();
+      }
     } catch (err) {
       if (this.#hostId !== "") {
         // Registered before the failure: leave no registration behind to block a retry on the same address.
@@ -311,6 +356,7 @@ export class LocalHost implements AsyncDisposable {
   }
 
   #fatal(err: Error): void {
+    if (this.#internals?.onFatal !== undefined && !this.#internals.onFatal(err)) return;
     this.#o.logger.error("Host is stopping by itself", { err: errorMessage(err) });
     if (this.#stopping) return;
     this.#stopping = this.#stop(err);

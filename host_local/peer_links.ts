@@ -12,7 +12,10 @@
 
 import type { Logger } from "../actor/types.ts";
 import { errorMessage } from "../_internal/logger.ts";
-import type { PeerLink, Transport, TransportListener, TransportOptions } from "../transport/types.ts";
+import type { LinkCredentials, PeerLink, Transport, TransportListener, TransportOptions } from "../transport/types.ts";
+
+/** Link credentials with the validity of their certificate. */
+export type TimedCredentials = LinkCredentials & { notAfter: Date };
 
 /** The longest delay `setTimeout` honours. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -23,10 +26,11 @@ export const LOCAL_LEAF_TTL_MS: number = 90 * 24 * 3_600_000;
 
 /** What the peer side of a host needs. */
 export interface PeerLinksOptions {
-  psks: readonly Uint8Array[];
+  /** Issues this host's credentials (at start and at every renewal). */
+  credentials(): Promise<TimedCredentials>;
   hostId: string;
-  host: string;
-  port: number;
+  /** Where to listen; `undefined` for a host that only dials (client-only). */
+  listen: { host: string; port: number } | undefined;
   maxInFlightRequests: number;
   /** Silence with calls in flight after which a link is dropped (the host's `requestTimeoutMs`). */
   keepaliveMs: number;
@@ -35,8 +39,6 @@ export interface PeerLinksOptions {
   serve(body: Uint8Array, signal: AbortSignal): Promise<Uint8Array>;
   /** Receives every authenticated link, inbound and outbound. */
   onLink(link: PeerLink): void;
-  /** Leaf lifetime; tests shorten it to exercise renewal. @default {LOCAL_LEAF_TTL_MS} */
-  leafTtlMs?: number;
   /** Replaces the TLS transport (tests). */
   createTransport?: (options: TransportOptions & { logger?: Logger }) => Transport;
 }
@@ -54,7 +56,7 @@ export interface PeerLinksOptions {
  */
 export class PeerLinks {
   readonly transport: Transport;
-  readonly #listener: TransportListener;
+  readonly #listener: TransportListener | undefined;
   readonly #o: PeerLinksOptions;
   #renewTimer: ReturnType<typeof setTimeout> | undefined;
   #notAfter: number;
@@ -62,7 +64,12 @@ export class PeerLinks {
   /** How many times the certificate was renewed (tests). */
   renewals = 0;
 
-  private constructor(o: PeerLinksOptions, transport: Transport, listener: TransportListener, notAfter: number) {
+  private constructor(
+    o: PeerLinksOptions,
+    transport: Transport,
+    listener: TransportListener | undefined,
+    notAfter: number,
+  ) {
     this.#o = o;
     this.transport = transport;
     this.#listener = listener;
@@ -72,8 +79,7 @@ export class PeerLinks {
 
   /** Issues the host certificate, creates the transport and binds the address. */
   static async open(o: PeerLinksOptions): Promise<PeerLinks> {
-    const { createHostCredentials } = await import("../security/credentials.ts");
-    const credentials = await createHostCredentials(o.psks, o.hostId, { ttlMs: o.leafTtlMs ?? LOCAL_LEAF_TTL_MS });
+    const credentials = await o.credentials();
     const create = o.createTransport ?? (await import("../transport/tls.ts")).createTlsTransport;
     const transport = create({
       credentials,
@@ -83,9 +89,9 @@ export class PeerLinks {
       handler: (body, ctx) => o.serve(body, ctx.signal),
       onLink: (link) => o.onLink(link),
     });
-    let listener: TransportListener;
+    let listener: TransportListener | undefined;
     try {
-      listener = await transport.listen(o.host, o.port);
+      if (o.listen !== undefined) listener = await transport.listen(o.listen.host, o.listen.port);
     } catch (err) {
       await transport.close();
       throw err;
@@ -93,9 +99,9 @@ export class PeerLinks {
     return new PeerLinks(o, transport, listener, credentials.notAfter.getTime());
   }
 
-  /** The bound port. */
+  /** The bound port (0 for a host that does not listen). */
   get port(): number {
-    return this.#listener.port;
+    return this.#listener?.port ?? 0;
   }
 
   /** Renews at half of the remaining life, retrying every 5 s on failure. */
@@ -116,9 +122,7 @@ export class PeerLinks {
   }
 
   async #renew(): Promise<void> {
-    const { createHostCredentials } = await import("../security/credentials.ts");
-    const o = this.#o;
-    const credentials = await createHostCredentials(o.psks, o.hostId, { ttlMs: o.leafTtlMs ?? LOCAL_LEAF_TTL_MS });
+    const credentials = await this.#o.credentials();
     if (this.#closed) return;
     this.transport.updateCredentials(credentials);
     this.#notAfter = credentials.notAfter.getTime();
@@ -129,7 +133,7 @@ export class PeerLinks {
   async close(): Promise<void> {
     this.#closed = true;
     clearTimeout(this.#renewTimer);
-    await this.#listener.close().catch(() => {});
+    await this.#listener?.close().catch(() => {});
     await this.transport.close();
   }
 }

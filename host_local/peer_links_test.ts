@@ -2,22 +2,21 @@ import assert from "node:assert/strict";
 import { generatePsk } from "../_internal/psk.ts";
 import { waitFor } from "../testing/wait_for.ts";
 import { PeerLinks } from "./peer_links.ts";
+import { createHostCredentials } from "../security/credentials.ts";
 
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 const psks = [new TextEncoder().encode(generatePsk())];
 
 function open(hostId: string, leafTtlMs: number): Promise<PeerLinks> {
   return PeerLinks.open({
-    psks,
+    credentials: () => createHostCredentials(psks, hostId, { ttlMs: leafTtlMs }),
     hostId,
-    host: "127.0.0.1",
-    port: 0,
+    listen: { host: "127.0.0.1", port: 0 },
     maxInFlightRequests: 10,
     keepaliveMs: 5_000,
     logger: QUIET,
     serve: (body) => Promise.resolve(body),
     onLink: () => {},
-    leafTtlMs,
   });
 }
 

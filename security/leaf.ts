@@ -61,6 +61,38 @@ const ACTION = "issue leaf certificate";
  * ```
  */
 export async function issueLeafCertificate(ca: ClusterCa, options: IssueLeafOptions): Promise<IssuedLeaf> {
+  const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+  const issued = await certifyPublicKey(ca, keys.publicKey, options);
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  const keyPem = toPem("PRIVATE KEY", pkcs8);
+  pkcs8.fill(0);
+  return { ...issued, keyPem };
+}
+
+/**
+ * Certifies a public key someone else holds (a worker's, whose private key
+ * never leaves it) for an identity, signed by a cluster CA.
+ *
+ * @param ca The issuing cluster CA.
+ * @param publicKey The subject's public key (Ed25519).
+ * @param options Identity, TTL and (for tests) the issue time.
+ * @returns The certificate as PEM and the validity written in it.
+ *
+ * @example
+ * ```ts
+ * import { deriveClusterCa } from "./cluster_ca.ts";
+ * import { certifyPublicKey } from "./leaf.ts";
+ * const ca = await deriveClusterCa(new TextEncoder().encode("an example runtime PSK, 32 bytes or more"));
+ * const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+ * const leaf = await certifyPublicKey(ca, keys.publicKey, { identity: "spiffe://francis/host/w1", ttlMs: 3_600_000 });
+ * console.log(leaf.certPem.startsWith("-----BEGIN CERTIFICATE-----")); // true
+ * ```
+ */
+export async function certifyPublicKey(
+  ca: ClusterCa,
+  publicKey: CryptoKey,
+  options: IssueLeafOptions,
+): Promise<Omit<IssuedLeaf, "keyPem">> {
   if (typeof options !== "object" || options === null) {
     throw new TypeError(`Cannot ${ACTION}: options must be an object (got ${typeName(options)})`);
   }
@@ -75,7 +107,10 @@ export async function issueLeafCertificate(ca: ClusterCa, options: IssueLeafOpti
     throw new TypeError(`Cannot ${ACTION}: ca must be a cluster CA (got ${typeName(ca)})`);
   }
 
-  const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+  if (!(publicKey instanceof CryptoKey) || publicKey.type !== "public") {
+    throw new TypeError(`Cannot ${ACTION}: publicKey must be a public CryptoKey (got ${typeName(publicKey)})`);
+  }
+  const keys = { publicKey };
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: positiveSerialHex(crypto.getRandomValues(new Uint8Array(16))),
     subject: [{ CN: [parsed.id] }],
@@ -94,12 +129,8 @@ export async function issueLeafCertificate(ca: ClusterCa, options: IssueLeafOpti
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
     ],
   }, crypto);
-  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  const keyPem = toPem("PRIVATE KEY", pkcs8);
-  pkcs8.fill(0);
   return {
     certPem: toPem("CERTIFICATE", new Uint8Array(cert.rawData)),
-    keyPem,
     notBefore: cert.notBefore,
     notAfter: cert.notAfter,
   };

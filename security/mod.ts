@@ -18,7 +18,7 @@
 export { deriveClusterCa, deriveClusterCaPem, MIN_RUNTIME_PSK_BYTES } from "./cluster_ca.ts";
 export { createHostCredentials, LOCAL_LEAF_TTL_MS, renewalDelayMs } from "./credentials.ts";
 export { hostIdentity, identityFromPeerCertificate, parseIdentity, runtimeIdentity } from "./identity.ts";
-export { issueLeafCertificate, LEAF_BACKDATE_MS, MAX_LEAF_TTL_MS } from "./leaf.ts";
+export { certifyPublicKey, issueLeafCertificate, LEAF_BACKDATE_MS, MAX_LEAF_TTL_MS } from "./leaf.ts";
 export {
   computeLinkProof,
   deriveLinkAuthKey,
