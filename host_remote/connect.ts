@@ -1,0 +1,157 @@
+/**
+ * One connection attempt of a worker to a runtime: TLS, the runtime's
+ * identity, admission (`runtime/protocol.ts`) and the resulting link.
+ *
+ * @module
+ */
+
+import type { TLSSocket } from "node:tls";
+import { ProtocolVersionError, RetryLaterError, UnauthorizedError } from "../errors.ts";
+import { identityFromPeerCertificate, parseIdentity } from "../security/identity.ts";
+import { tlsExporter } from "../security/tls_exporter.ts";
+import { encodeFrame, FrameType } from "../transport/frames.ts";
+import { HelloStream } from "../transport/_hello_stream.ts";
+import { MuxLink } from "../transport/mux.ts";
+import { SocketChannel } from "../transport/_socket_channel.ts";
+import { computeBootstrapProof, deriveHostPskKey, newNonce } from "../runtime/admission/psk_proof.ts";
+import {
+  type ClientHello,
+  RUNTIME_PROTOCOL_VERSION,
+  type RuntimeHello,
+  type SessionGrant,
+} from "../runtime/protocol.ts";
+
+/** How this attempt authenticates. */
+export type Credential =
+  | { kind: "psk"; hostPsk: Uint8Array }
+  | { kind: "jwt"; token: string }
+  | { kind: "cert"; certPem: string; keyPem: string };
+
+/** One attempt's inputs. */
+export interface ConnectOptions {
+  address: string;
+  /** Trust anchors for the runtime certificate; `undefined` = trust on first use (no verification). */
+  caPems: readonly string[] | undefined;
+  credential: Credential;
+  /** SPKI (base64) of the worker's Ed25519 key, certified at admission. */
+  publicKeySpki: string;
+  clientOnly: boolean;
+  timeoutMs: number;
+  maxInFlightRequests: number;
+  keepaliveMs: number;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
+
+/**
+ * Connects and gets admitted. Rejects with `UnauthorizedError` when the
+ * runtime or the worker is not accepted (a certificate that does not chain
+ * to the pinned CA, a wrong PSK, a rejected token), `ProtocolVersionError` on
+ * a version mismatch, and `RetryLaterError` when the runtime is unreachable.
+ *
+ * @example
+ * ```ts ignore
+ * const { link, grant } = await connectRuntime({ address: "127.0.0.1:7400", caPems, credential, ... });
+ * ```
+ */
+export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink; grant: SessionGrant }> {
+  const tls = await import("node:tls");
+  const [host, port] = splitAddress(o.address);
+  const socket: TLSSocket = tls.connect({
+    host,
+    port,
+    ...(o.caPems === undefined ? { rejectUnauthorized: false } : { ca: [...o.caPems], rejectUnauthorized: true }),
+    ...(o.credential.kind === "cert" ? { cert: o.credential.certPem, key: o.credential.keyPem } : {}),
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+    checkServerIdentity: (_name: string, cert: { subjectaltname?: string }) => {
+      const id = parseIdentity(identityFromPeerCertificate(cert) ?? "");
+      return id?.kind === "runtime" ? undefined : new Error("the server certificate names no runtime");
+    },
+  });
+  const hs = new HelloStream(socket, 16_777_216);
+  const timer = setTimeout(() => socket.destroy(new Error(`no admission within ${o.timeoutMs} ms`)), o.timeoutMs);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("secureConnect", () => resolve());
+      socket.once("error", (err: Error & { code?: string }) => {
+        const tlsFailure = /certificate|CERT|self.signed|verify|SSL|TLS/i.test(`${err.code} ${err.message}`);
+        reject(
+          tlsFailure
+            ? new UnauthorizedError(`Cannot connect to runtime ${o.address}: ${err.message}`, { cause: err })
+            : new RetryLaterError(`Cannot connect to runtime ${o.address}: ${err.message}`, { cause: err }),
+        );
+      });
+    });
+    socket.setNoDelay(true);
+    const clientNonce = newNonce();
+    const hello: ClientHello = o.credential.kind === "psk"
+      ? {
+        v: RUNTIME_PROTOCOL_VERSION,
+        kind: "psk",
+        nonce: b64(clientNonce),
+        publicKey: o.publicKeySpki,
+        clientOnly: o.clientOnly,
+      }
+      : o.credential.kind === "jwt"
+      ? {
+        v: RUNTIME_PROTOCOL_VERSION,
+        kind: "jwt",
+        token: o.credential.token,
+        publicKey: o.publicKeySpki,
+        clientOnly: o.clientOnly,
+      }
+      : { v: RUNTIME_PROTOCOL_VERSION, kind: "cert", clientOnly: o.clientOnly };
+    send(socket, hello);
+    let msg = await next(hs, o.timeoutMs);
+    if (msg.kind === "challenge" && o.credential.kind === "psk") {
+      const key = await deriveHostPskKey(o.credential.hostPsk);
+      const serverNonce = Uint8Array.from(atob(msg.nonce), (c) => c.charCodeAt(0));
+      const proof = await computeBootstrapProof(key, tlsExporter(socket, "client"), clientNonce, serverNonce);
+      send(socket, { kind: "proof", proof: b64(proof) });
+      msg = await next(hs, o.timeoutMs);
+    }
+    if (msg.kind === "rejected") {
+      if (msg.code === "protocol_version") throw new ProtocolVersionError(msg.message);
+      throw new UnauthorizedError(`Cannot join runtime ${o.address}: ${msg.message}`);
+    }
+    if (msg.kind !== "admitted") throw new UnauthorizedError(`Cannot join runtime ${o.address}: unexpected answer`);
+    clearTimeout(timer);
+    const { reader, early } = hs.finish();
+    const link = new MuxLink(new SocketChannel(socket), {
+      peerId: `runtime:${msg.session.runtimeId}`,
+      handler: () => Promise.reject(new TypeError("Cannot answer: the runtime sends no requests")),
+      maxInFlightRequests: o.maxInFlightRequests,
+      keepaliveMs: o.keepaliveMs,
+      reader,
+      early,
+    });
+    socket.resume();
+    return { link, grant: msg.session };
+  } catch (err) {
+    clearTimeout(timer);
+    hs.abandon();
+    socket.destroy();
+    if (err instanceof UnauthorizedError || err instanceof ProtocolVersionError || err instanceof RetryLaterError) {
+      throw err;
+    }
+    throw new RetryLaterError(`Cannot connect to runtime ${o.address}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function send(socket: TLSSocket, msg: unknown): void {
+  socket.write(encodeFrame(FrameType.Hello, 0, enc.encode(JSON.stringify(msg))));
+}
+
+async function next(hs: HelloStream, timeoutMs: number): Promise<RuntimeHello> {
+  const body = await hs.next(timeoutMs);
+  return JSON.parse(dec.decode(body)) as RuntimeHello;
+}
+
+function splitAddress(address: string): [string, number] {
+  const i = address.lastIndexOf(":");
+  const host = address.slice(0, i).replace(/^\[(.*)\]$/, "$1");
+  return [host, Number(address.slice(i + 1))];
+}

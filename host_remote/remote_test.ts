@@ -1,0 +1,139 @@
+/**
+ * In-process remote topology: a runtime core on the memory provider and
+ * RemoteHost workers with real TLS (admission, runtime RPC, peer links).
+ * The multi-process tests with SIGKILL are in `tests/remote_test.ts`.
+ */
+
+import assert from "node:assert/strict";
+import { isFrancisError } from "../errors.ts";
+import { generatePsk } from "../_internal/psk.ts";
+import { createMemoryProvider } from "../providers/memory/mod.ts";
+import { RuntimeCore, type RuntimeCoreConfig } from "../runtime/core.ts";
+import { deriveClusterCaPem } from "../security/cluster_ca.ts";
+import { RemoteHost } from "./host.ts";
+import type { RemoteHostOptions } from "./options.ts";
+
+const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
+const HOST_PSK = "worker-bootstrap-secret-123";
+
+async function runtime(extra: Partial<RuntimeCoreConfig> = {}): Promise<RuntimeCore & AsyncDisposable> {
+  const psk = new TextEncoder().encode(generatePsk());
+  const core = await RuntimeCore.start({
+    host: "127.0.0.1",
+    port: 0,
+    runtimeId: "rt-1",
+    psks: [psk],
+    provider: createMemoryProvider(),
+    bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(HOST_PSK) },
+    settings: {
+      healthCheckDeadlineMs: 20_000,
+      alarmsPollIntervalMs: 250,
+      alarmsLeaseDurationMs: 20_000,
+      alarmsFetchAheadMs: 2_500,
+      alarmsFetchBatchSize: 25,
+      workloadCertTtlMs: 3_600_000,
+      maxHosts: 0,
+    },
+    requestTimeoutMs: 5_000,
+    maxInFlightRequests: 100,
+    healthBind: undefined,
+    logger: QUIET,
+    ...extra,
+  });
+  return Object.assign(core, { [Symbol.asyncDispose]: () => core.stop() });
+}
+
+function worker(rt: RuntimeCore, extra: Partial<RemoteHostOptions> = {}): RemoteHost {
+  return new RemoteHost({
+    address: "127.0.0.1:0",
+    runtimeAddresses: [rt.address],
+    bootstrap: { psk: HOST_PSK },
+    pinnedCa: [...rt.caPems],
+    logger: QUIET,
+    requestTimeoutMs: 5_000,
+    ...extra,
+  } as RemoteHostOptions);
+}
+
+Deno.test("remote (in-process): workers join with the host PSK, serve actors and call each other", async () => {
+  await using rt = await runtime();
+  const a = worker(rt);
+  const b = worker(rt);
+  for (const w of [a, b]) {
+    w.registerActor("counter", (id, service) => {
+      const state = service.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
+      return {
+        async invoke() {
+          const s = await state.getState();
+          s.n++;
+          await state.setState(s);
+          return { n: s.n, on: w.hostId };
+        },
+      };
+    });
+  }
+  await a.start();
+  await b.start();
+  try {
+    assert.notEqual(a.hostId, b.hostId);
+    const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
+    for (const w of [a, b]) await Promise.all(ids.map((id) => w.service.invoke("counter", id, "inc")));
+    const final = await Promise.all(ids.map((id) => a.service.invoke<{ n: number; on: string }>("counter", id, "inc")));
+    assert.ok(final.every((r) => r.n === 3));
+    assert.deepEqual(new Set(final.map((r) => r.on)), new Set([a.hostId, b.hostId]), "actors on both workers");
+    assert.deepEqual(await b.service.getState("counter", "c1"), { n: 3 });
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("remote (in-process): a wrong host PSK or another cluster's CA fails start with UnauthorizedError (C-94, C-95)", async () => {
+  await using rt = await runtime();
+  const wrongPsk = worker(rt, { bootstrap: { psk: "not-the-bootstrap-secret" } });
+  await assert.rejects(wrongPsk.start(), (e) => isFrancisError(e, "unauthorized"));
+  assert.equal(wrongPsk.state, "failed");
+  const otherCa = worker(rt, { pinnedCa: await deriveClusterCaPem(generatePsk()) });
+  await assert.rejects(otherCa.start(), (e) => isFrancisError(e, "unauthorized"));
+});
+
+Deno.test("remote (in-process): a client-only host invokes and writes state, serves nothing (C-100)", async () => {
+  await using rt = await runtime();
+  const server = worker(rt);
+  server.registerActor("echo", () => ({ invoke: (_m: string, d: unknown) => d }));
+  const client = new RemoteHost({
+    clientOnly: true,
+    runtimeAddresses: [rt.address],
+    bootstrap: { psk: HOST_PSK },
+    pinnedCa: [...rt.caPems],
+    logger: QUIET,
+  });
+  assert.throws(() => client.registerActor("x", () => ({})), TypeError);
+  await server.start();
+  await client.start();
+  try {
+    assert.deepEqual(await client.service.invoke("echo", "e1", "m", { x: 1 }), { x: 1 });
+    await client.service.setState("echo", "e1", "hello");
+    assert.equal(await server.service.getState("echo", "e1"), "hello");
+    assert.equal(client.address, "");
+  } finally {
+    await client.stop();
+    await server.stop();
+  }
+});
+
+Deno.test("remote (in-process): RemoteHost options are validated (C-96)", () => {
+  const base = { address: "127.0.0.1:0", runtimeAddresses: ["127.0.0.1:7400"], bootstrap: { psk: HOST_PSK } };
+  assert.throws(() => new RemoteHost(base as RemoteHostOptions), TypeError);
+  assert.throws(
+    () => new RemoteHost({ ...base, pinnedCa: "x", unsafeNoPinnedCa: true } as RemoteHostOptions),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      new RemoteHost({ ...base, unsafeNoPinnedCa: true, bootstrap: { psk: HOST_PSK, jwt: "t" } } as RemoteHostOptions),
+    TypeError,
+  );
+  assert.throws(() => new RemoteHost({ ...base, unsafeNoPinnedCa: true, bootstrap: { psk: "short" } }), RangeError);
+  assert.throws(() => new RemoteHost({ ...base, unsafeNoPinnedCa: true, clientOnly: true }), TypeError);
+});

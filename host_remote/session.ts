@@ -1,0 +1,265 @@
+/**
+ * A worker's session with the runtime (API.md §16.1): admission, the
+ * workload certificate and its renewal, reconnection with backoff across
+ * `runtimeAddresses`, and provider calls that wait for a reconnect.
+ *
+ * @module
+ */
+
+import type { Logger } from "../actor/types.ts";
+import { isFrancisError, RuntimeUnavailableError, type UnauthorizedError } from "../errors.ts";
+import { delay } from "../_internal/delay.ts";
+import { errorMessage } from "../_internal/logger.ts";
+import { decodeRpc, encodeRpc } from "../_internal/rpc_codec.ts";
+import type { SessionGrant } from "../runtime/protocol.ts";
+import type { TimedCredentials } from "../host_local/peer_links.ts";
+import type { MuxLink } from "../transport/mux.ts";
+import { connectRuntime, type Credential } from "./connect.ts";
+import { readJwtFile } from "../runtime/admission/jwt_file.ts";
+
+/** What a session needs. */
+export interface RuntimeSessionOptions {
+  runtimeAddresses: readonly string[];
+  bootstrap: { psk: Uint8Array } | { jwt: string } | { jwtFile: string };
+  /** Pinned runtime CA PEMs; `undefined` = trust on first use. */
+  pinnedCa: readonly string[] | undefined;
+  clientOnly: boolean;
+  requestTimeoutMs: number;
+  maxInFlightRequests: number;
+  logger: Logger;
+}
+
+/** Remaining certificate life below which a reconnect bootstraps again (API.md §24). */
+const MIN_CERT_LIFE_MS = 5 * 60_000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+
+const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
+
+/**
+ * The session.
+ *
+ * @example
+ * ```ts ignore
+ * const session = new RuntimeSession(options);
+ * const grant = await session.open(signal);
+ * const hosts = await session.call("listHosts", [20_000]);
+ * ```
+ */
+export class RuntimeSession {
+  readonly #o: RuntimeSessionOptions;
+  #keys: CryptoKeyPair | undefined;
+  #spki = "";
+  #keyPem = "";
+  #certPem = "";
+  #notAfter = 0;
+  #grant: SessionGrant | undefined;
+  #trusted: readonly string[] | undefined;
+  #link: MuxLink | undefined;
+  #up = Promise.withResolvers<void>();
+  #next = Math.floor(Math.random() * 1_000_000);
+  #closed = false;
+  #handedOut = false;
+  #reconnecting: Promise<void> | undefined;
+  /** Called when a reconnect had to bootstrap again (a new host ID). */
+  onIdentityChange: ((grant: SessionGrant) => void) | undefined;
+
+  constructor(options: RuntimeSessionOptions) {
+    this.#o = options;
+    this.#trusted = options.pinnedCa;
+  }
+
+  /** The current grant (host ID, CAs, link keys, settings). */
+  get grant(): SessionGrant {
+    return this.#grant!;
+  }
+
+  /** Whether a runtime link is up. */
+  get connected(): boolean {
+    return this.#link !== undefined && !this.#link.isClosed;
+  }
+
+  /**
+   * First admission: retries unreachable runtimes with backoff until `signal`
+   * aborts; rejects with `UnauthorizedError` once every address rejected the
+   * worker (or the worker rejected every runtime).
+   */
+  async open(signal: AbortSignal | undefined): Promise<SessionGrant> {
+    this.#keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+    this.#spki = b64(new Uint8Array(await crypto.subtle.exportKey("spki", this.#keys.publicKey)));
+    this.#keyPem = pem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", this.#keys.privateKey)));
+    await this.#connectLoop(signal, true);
+    return this.#grant!;
+  }
+
+  /**
+   * The worker's credentials for its peer links. The first call after an
+   * admission hands out the certificate the runtime just issued; later calls
+   * come from the renewal timer (at half of the remaining life) and renew it.
+   */
+  async credentials(): Promise<TimedCredentials> {
+    if (this.#handedOut) await this.#renewCertificate();
+    this.#handedOut = true;
+    const g = this.#grant!;
+    return {
+      hostId: g.hostId,
+      certPem: this.#certPem,
+      keyPem: this.#keyPem,
+      caPems: g.caPems,
+      authKeys: g.linkKeys.map((k) => Uint8Array.from(atob(k), (c) => c.charCodeAt(0))),
+      notAfter: new Date(this.#notAfter),
+    };
+  }
+
+  async #renewCertificate(): Promise<void> {
+    const spki = Uint8Array.from(atob(this.#spki), (c) => c.charCodeAt(0));
+    const certPem = await this.call("renewCertificate", [spki]) as string;
+    this.#certPem = certPem;
+    this.#notAfter = Date.now() + this.#grant!.settings.workloadCertTtlMs;
+  }
+
+  #setCert(certPem: string): void {
+    this.#certPem = certPem;
+    this.#handedOut = false;
+    this.#notAfter = Date.now() + this.#grant!.settings.workloadCertTtlMs;
+  }
+
+  /** One provider call; waits up to `requestTimeoutMs` for a disconnected session to come back. */
+  async call(method: string, args: unknown[]): Promise<unknown> {
+    const body = encodeRpc({ m: method, a: args });
+    for (let attempt = 0;; attempt++) {
+      const link = await this.#waitUp();
+      try {
+        return decodeRpc(await link.request(body, { timeoutMs: this.#o.requestTimeoutMs }));
+      } catch (err) {
+        // Not delivered (the link closed first): safe to send again once, on the next link.
+        if (attempt === 0 && isFrancisError(err, "retry_later")) continue;
+        throw err;
+      }
+    }
+  }
+
+  async #waitUp(): Promise<MuxLink> {
+    if (this.#link !== undefined && !this.#link.isClosed) return this.#link;
+    if (this.#closed) throw new RuntimeUnavailableError("Cannot reach runtime: the host is stopping");
+    const timeout = this.#o.requestTimeoutMs;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await Promise.race([
+        this.#up.promise,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new RuntimeUnavailableError(`Cannot reach runtime: no session for ${timeout} ms`)),
+            timeout,
+          );
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+    return this.#link!;
+  }
+
+  async #connectLoop(signal: AbortSignal | undefined, first: boolean): Promise<void> {
+    const addresses = this.#o.runtimeAddresses;
+    let backoff = BACKOFF_MIN_MS;
+    let rejectedInARow = 0;
+    for (;;) {
+      if (this.#closed) return;
+      signal?.throwIfAborted();
+      const address = addresses[this.#next++ % addresses.length];
+      try {
+        await this.#attempt(address);
+        return;
+      } catch (err) {
+        if (isFrancisError(err, "protocol_version")) throw err;
+        if (isFrancisError(err, "unauthorized")) {
+          rejectedInARow++;
+          if (first && rejectedInARow >= addresses.length) throw err;
+        } else {
+          rejectedInARow = 0;
+        }
+        this.#o.logger.warn("Cannot connect to the runtime", { address, err: errorMessage(err) });
+      }
+      await delay(backoff * (0.8 + Math.random() * 0.4), signal);
+      backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+    }
+  }
+
+  async #attempt(address: string): Promise<void> {
+    const o = this.#o;
+    const certUsable = this.#certPem !== "" && this.#notAfter - Date.now() > MIN_CERT_LIFE_MS;
+    const credential: Credential = certUsable
+      ? { kind: "cert", certPem: this.#certPem, keyPem: this.#keyPem }
+      : "psk" in o.bootstrap
+      ? { kind: "psk", hostPsk: o.bootstrap.psk }
+      : "jwt" in o.bootstrap
+      ? { kind: "jwt", token: o.bootstrap.jwt }
+      : { kind: "jwt", token: await readJwtFile(o.bootstrap.jwtFile) };
+    const { link, grant } = await connectRuntime({
+      address,
+      caPems: this.#trusted,
+      credential,
+      publicKeySpki: this.#spki,
+      clientOnly: o.clientOnly,
+      timeoutMs: o.requestTimeoutMs,
+      maxInFlightRequests: o.maxInFlightRequests,
+      keepaliveMs: o.requestTimeoutMs,
+    });
+    if (this.#closed) {
+      await link.close();
+      return;
+    }
+    const previous = this.#grant;
+    this.#grant = grant;
+    if (grant.certPem !== undefined) this.#setCert(grant.certPem);
+    if (this.#trusted === undefined) {
+      o.logger.warn("Trusting the runtime's CA on first use (unsafeNoPinnedCa)", { runtimeId: grant.runtimeId });
+      this.#trusted = grant.caPems; // trust on first use, then pinned for every reconnect
+    }
+    this.#link = link;
+    this.#up.resolve();
+    link.closed.then(() => this.#lost(link));
+    if (previous !== undefined && previous.hostId !== grant.hostId) this.onIdentityChange?.(grant);
+  }
+
+  #lost(link: MuxLink): void {
+    if (this.#link !== link || this.#closed) return;
+    this.#up = Promise.withResolvers<void>();
+    this.#o.logger.warn("Lost the runtime session; reconnecting", {});
+    this.#reconnecting ??= this.#connectLoop(undefined, false).catch((err) =>
+      this.#o.logger.error("Cannot reconnect to the runtime", { err: errorMessage(err) })
+    ).finally(() => this.#reconnecting = undefined);
+  }
+
+  /** Forgets the certificate so the next connection bootstraps again (a new host ID). */
+  async rebootstrap(): Promise<SessionGrant> {
+    this.#certPem = "";
+    this.#notAfter = 0;
+    const old = this.#link;
+    this.#link = undefined;
+    this.#up = Promise.withResolvers<void>();
+    await old?.close();
+    await this.#connectLoop(undefined, false);
+    return this.#grant!;
+  }
+
+  /** Closes the session. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#up.reject(new RuntimeUnavailableError("Cannot reach runtime: the session closed"));
+    this.#up.promise.catch(() => {});
+    await this.#link?.close();
+    await this.#reconnecting;
+  }
+}
+
+function pem(label: string, der: Uint8Array): string {
+  const b = b64(der).replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+  return `-----BEGIN ${label}-----\n${b}\n-----END ${label}-----\n`;
+}
+
+/** Checks that an error means the runtime refused this worker (used by start). */
+export function isUnauthorized(err: unknown): err is UnauthorizedError {
+  return isFrancisError(err, "unauthorized");
+}

@@ -1,0 +1,176 @@
+/**
+ * The running control plane: owns the provider, the runtime certificate, the
+ * worker listener, the session table and the health endpoints. `startRuntime`
+ * (runtime.ts) resolves options and builds one of these.
+ *
+ * @module
+ */
+
+import type { Logger } from "../actor/types.ts";
+import type { ActorProvider } from "../providers/types.ts";
+import { errorMessage } from "../_internal/logger.ts";
+import { deriveClusterCa } from "../security/cluster_ca.ts";
+import { hostIdentity, runtimeIdentity } from "../security/identity.ts";
+import { certifyPublicKey, issueLeafCertificate } from "../security/leaf.ts";
+import { deriveLinkAuthKey } from "../security/link_proof.ts";
+import { deriveHostPskKey } from "./admission/psk_proof.ts";
+import { createJwtVerifier, type JwtVerifier } from "./admission/jwt.ts";
+import type { SessionGrant } from "./protocol.ts";
+import { listenRuntime } from "./server.ts";
+import { SessionTable } from "./sessions.ts";
+
+/** A runtime's certificate lifetime (renewed by restarting; a year is the maximum leaf life). */
+const RUNTIME_CERT_TTL_MS = 365 * 24 * 3_600_000;
+
+/** Everything the core needs, already validated. */
+export interface RuntimeCoreConfig {
+  host: string;
+  port: number;
+  runtimeId: string;
+  psks: readonly Uint8Array[];
+  provider: ActorProvider;
+  bootstrap:
+    | { method: "psk"; hostPsk: Uint8Array }
+    | { method: "jwt"; issuer: string; audience: string; jwksUrl?: string; staticJwks?: string };
+  settings: SessionGrant["settings"];
+  requestTimeoutMs: number;
+  maxInFlightRequests: number;
+  /** `undefined`: no HTTP health endpoints. */
+  healthBind: { host: string; port: number } | undefined;
+  logger: Logger;
+}
+
+/**
+ * A started runtime.
+ *
+ * @example
+ * ```ts ignore
+ * const core = await RuntimeCore.start(config);
+ * console.log(core.address);
+ * await core.stop();
+ * ```
+ */
+export class RuntimeCore {
+  readonly runtimeId: string;
+  readonly caPems: readonly string[];
+  address = "";
+  healthAddress = "";
+  readonly sessions: SessionTable;
+  readonly #c: RuntimeCoreConfig;
+  readonly #jti = new Map<string, number>();
+  #listener: { port: number; close(): Promise<void> } | undefined;
+  #http: { port: number; close(): Promise<void> } | undefined;
+  #jwt: JwtVerifier | undefined;
+  #ready = false;
+  #stopping: Promise<void> | undefined;
+
+  private constructor(c: RuntimeCoreConfig, caPems: string[]) {
+    this.#c = c;
+    this.runtimeId = c.runtimeId;
+    this.caPems = caPems;
+    this.sessions = new SessionTable(c.provider, (hostId, spki) => this.#renew(hostId, spki));
+  }
+
+  /** Acquires the provider, issues the runtime certificate and listens. */
+  static async start(c: RuntimeCoreConfig): Promise<RuntimeCore> {
+    const cas = await Promise.all(c.psks.map((p) => deriveClusterCa(p)));
+    const core = new RuntimeCore(c, cas.map((ca) => ca.pem));
+    await c.provider.acquire();
+    try {
+      await core.#listen(cas);
+    } catch (err) {
+      await core.stop();
+      throw err;
+    }
+    return core;
+  }
+
+  async #listen(cas: Awaited<ReturnType<typeof deriveClusterCa>>[]): Promise<void> {
+    const c = this.#c;
+    const leaf = await issueLeafCertificate(cas[0], {
+      identity: runtimeIdentity(c.runtimeId),
+      ttlMs: RUNTIME_CERT_TTL_MS,
+    });
+    // Workers prove the cluster on their peer links with keys derived one way from the PSKs' link keys.
+    const linkKeys = await Promise.all(
+      c.psks.map(async (p) => b64(await deriveLinkAuthKey(await deriveLinkAuthKey(p)))),
+    );
+    const hostPskKey = c.bootstrap.method === "psk" ? await deriveHostPskKey(c.bootstrap.hostPsk) : undefined;
+    if (c.bootstrap.method === "jwt") {
+      this.#jwt = createJwtVerifier({
+        issuer: c.bootstrap.issuer,
+        audience: c.bootstrap.audience,
+        ...(c.bootstrap.jwksUrl === undefined ? {} : { jwksUrl: c.bootstrap.jwksUrl }),
+        ...(c.bootstrap.staticJwks === undefined ? {} : { staticJwks: c.bootstrap.staticJwks }),
+        claimOnce: (jti, expiresAt) => Promise.resolve(this.#claim(jti, expiresAt)),
+      });
+    }
+    this.#listener = await listenRuntime({
+      host: c.host,
+      port: c.port,
+      runtimeId: c.runtimeId,
+      psks: c.psks,
+      certPem: leaf.certPem,
+      keyPem: leaf.keyPem,
+      caPems: this.caPems,
+      linkKeys,
+      ...(hostPskKey === undefined ? {} : { hostPskKey }),
+      ...(this.#jwt === undefined ? {} : { jwt: this.#jwt }),
+      settings: c.settings,
+      sessions: this.sessions,
+      handshakeTimeoutMs: Math.min(c.requestTimeoutMs, 10_000),
+      maxInFlightRequests: c.maxInFlightRequests,
+      keepaliveMs: c.requestTimeoutMs,
+      logger: c.logger,
+      ready: () => this.#ready,
+    });
+    this.address = `${c.host.includes(":") ? `[${c.host}]` : c.host}:${this.#listener.port}`;
+    if (c.healthBind !== undefined) {
+      const { serveHealth } = await import("./http.ts");
+      this.#http = await serveHealth(c.healthBind, () => this.#ready);
+      this.healthAddress = `${c.healthBind.host}:${this.#http.port}`;
+    }
+    this.#ready = true;
+  }
+
+  /**
+   * A join token's `jti` may be used once until it expires. Kept per runtime
+   * process: replicas do not share it (a documented limit).
+   */
+  #claim(jti: string, expiresAt: number): boolean {
+    const now = Date.now();
+    for (const [k, exp] of this.#jti) if (exp <= now) this.#jti.delete(k);
+    if (this.#jti.has(jti)) return false;
+    this.#jti.set(jti, expiresAt);
+    return true;
+  }
+
+  async #renew(hostId: string, spki: Uint8Array): Promise<string> {
+    const publicKey = await crypto.subtle.importKey("spki", new Uint8Array(spki), "Ed25519", true, ["verify"]);
+    const ca = await deriveClusterCa(this.#c.psks[0]);
+    const leaf = await certifyPublicKey(ca, publicKey, {
+      identity: hostIdentity(hostId),
+      ttlMs: this.#c.settings.workloadCertTtlMs,
+    });
+    return leaf.certPem;
+  }
+
+  /** Stops listening, closes every session gracefully and releases the provider. Idempotent. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#ready = false;
+      await this.#http?.close().catch(() => {});
+      await this.#listener?.close().catch(() => {});
+      await Promise.all(this.sessions.links().map((l) => l.close().catch(() => {})));
+      await this.#jwt?.close?.();
+      await this.#c.provider.release().catch((err) =>
+        this.#c.logger.warn("Cannot release provider", { err: errorMessage(err) })
+      );
+    })();
+    return this.#stopping;
+  }
+}
+
+function b64(b: Uint8Array): string {
+  return btoa(String.fromCharCode(...b));
+}

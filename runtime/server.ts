@@ -1,0 +1,221 @@
+/**
+ * The runtime's TLS listener: admission of workers (API.md §16, §18) and the
+ * multiplexed link each admitted worker then uses for its provider calls.
+ *
+ * The handshake is `runtime/protocol.ts`. `node:tls` is loaded here, lazily
+ * by `startRuntime`.
+ *
+ * @module
+ */
+
+import type { Server, TLSSocket } from "node:tls";
+import type { Logger } from "../actor/types.ts";
+import { UnauthorizedError } from "../errors.ts";
+import { errorMessage } from "../_internal/logger.ts";
+import { deriveClusterCa } from "../security/cluster_ca.ts";
+import { hostIdentity, identityFromPeerCertificate, parseIdentity } from "../security/identity.ts";
+import { certifyPublicKey } from "../security/leaf.ts";
+import { tlsExporter } from "../security/tls_exporter.ts";
+import { encodeFrame, FrameType } from "../transport/frames.ts";
+import { HelloStream } from "../transport/_hello_stream.ts";
+import { MuxLink } from "../transport/mux.ts";
+import { SocketChannel } from "../transport/_socket_channel.ts";
+import { newNonce, verifyBootstrapProof } from "./admission/psk_proof.ts";
+import type { JwtVerifier } from "./admission/jwt.ts";
+import { type ClientHello, RUNTIME_PROTOCOL_VERSION, type RuntimeHello, type SessionGrant } from "./protocol.ts";
+import type { SessionTable } from "./sessions.ts";
+
+/** What the listener needs from the runtime. */
+export interface RuntimeServerOptions {
+  host: string;
+  port: number;
+  runtimeId: string;
+  psks: readonly Uint8Array[];
+  /** The runtime's own certificate and key (identity `spiffe://francis/runtime/<id>`). */
+  certPem: string;
+  keyPem: string;
+  caPems: readonly string[];
+  /** base64 worker link keys, in PSK order. */
+  linkKeys: readonly string[];
+  hostPskKey?: Uint8Array;
+  jwt?: JwtVerifier;
+  settings: SessionGrant["settings"];
+  sessions: SessionTable;
+  handshakeTimeoutMs: number;
+  maxInFlightRequests: number;
+  keepaliveMs: number;
+  logger: Logger;
+  ready(): boolean;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
+const unb64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
+
+/**
+ * Starts the listener.
+ *
+ * @example
+ * ```ts ignore
+ * const server = await listenRuntime(options);
+ * console.log(server.port);
+ * await server.close();
+ * ```
+ */
+export async function listenRuntime(o: RuntimeServerOptions): Promise<{ port: number; close(): Promise<void> }> {
+  const tls = await import("node:tls");
+  const sockets = new Set<TLSSocket>();
+  const server: Server = tls.createServer({
+    key: o.keyPem,
+    cert: o.certPem,
+    ca: [...o.caPems],
+    requestCert: true,
+    rejectUnauthorized: false, // a bootstrapping worker has no certificate yet; admission decides
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+  });
+  server.on("secureConnection", (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    socket.setNoDelay(true);
+    admit(o, socket).catch((err) => {
+      o.logger.debug("Runtime connection rejected", { err: errorMessage(err) });
+      socket.destroy();
+    });
+  });
+  server.on("tlsClientError", () => {});
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: o.host, port: o.port }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : o.port;
+  return {
+    port,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+    },
+  };
+}
+
+function send(socket: TLSSocket, msg: RuntimeHello): void {
+  socket.write(encodeFrame(FrameType.Hello, 0, enc.encode(JSON.stringify(msg))));
+}
+
+function reject(socket: TLSSocket, code: string, message: string): never {
+  send(socket, { kind: "rejected", code, message });
+  socket.end();
+  throw new UnauthorizedError(message);
+}
+
+/** Runs the admission handshake; on success the socket becomes a session link. */
+async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> {
+  const hs = new HelloStream(socket, 16_777_216);
+  let hello: ClientHello;
+  try {
+    hello = JSON.parse(dec.decode(await hs.next(o.handshakeTimeoutMs))) as ClientHello;
+  } catch (err) {
+    hs.abandon();
+    throw err;
+  }
+  if (typeof hello !== "object" || hello === null || hello.v !== RUNTIME_PROTOCOL_VERSION) {
+    hs.abandon();
+    reject(
+      socket,
+      "protocol_version",
+      `Cannot admit host: protocol version ${String(hello?.v)} is not ${RUNTIME_PROTOCOL_VERSION}`,
+    );
+  }
+  if (hello.kind === "probe") {
+    hs.abandon();
+    send(socket, { kind: "health", ok: true, ready: o.ready(), runtimeId: o.runtimeId });
+    socket.end();
+    return;
+  }
+  let hostId: string;
+  let certPem: string | undefined;
+  try {
+    if (hello.kind === "cert") {
+      hostId = certificateHost(socket);
+    } else if (hello.kind === "psk" || hello.kind === "jwt") {
+      if (hello.kind === "psk") await checkPsk(o, socket, hs, hello.nonce);
+      else await checkJwt(o, hello.token);
+      hostId = crypto.randomUUID();
+      const publicKey = await crypto.subtle.importKey(
+        "spki",
+        unb64(hello.publicKey) as Uint8Array<ArrayBuffer>,
+        "Ed25519",
+        true,
+        ["verify"],
+      );
+      const ca = await deriveClusterCa(o.psks[0]);
+      certPem = (await certifyPublicKey(ca, publicKey, {
+        identity: hostIdentity(hostId),
+        ttlMs: o.settings.workloadCertTtlMs,
+      })).certPem;
+    } else {
+      throw new UnauthorizedError("Cannot admit host: unknown hello");
+    }
+  } catch (err) {
+    hs.abandon();
+    reject(socket, "unauthorized", errorMessage(err));
+  }
+  const grant: SessionGrant = {
+    hostId,
+    runtimeId: o.runtimeId,
+    ...(certPem === undefined ? {} : { certPem }),
+    caPems: [...o.caPems],
+    linkKeys: [...o.linkKeys],
+    settings: o.settings,
+  };
+  send(socket, { kind: "admitted", session: grant });
+  const { reader, early } = hs.finish();
+  const session = { hostId, clientOnly: hello.clientOnly === true, link: undefined as unknown as MuxLink };
+  session.link = new MuxLink(new SocketChannel(socket), {
+    peerId: hostId,
+    handler: (body) => o.sessions.dispatch(session, body),
+    maxInFlightRequests: o.maxInFlightRequests,
+    keepaliveMs: o.keepaliveMs,
+    logger: o.logger,
+    reader,
+    early,
+  });
+  o.sessions.add(session);
+  socket.resume();
+}
+
+function certificateHost(socket: TLSSocket): string {
+  if (!socket.authorized) {
+    throw new UnauthorizedError("Cannot admit host: its certificate is not valid for this cluster");
+  }
+  const parsed = parseIdentity(identityFromPeerCertificate(socket.getPeerCertificate()) ?? "");
+  if (parsed?.kind !== "host") throw new UnauthorizedError("Cannot admit host: its certificate names no host");
+  return parsed.id;
+}
+
+async function checkPsk(o: RuntimeServerOptions, socket: TLSSocket, hs: HelloStream, nonce: string): Promise<void> {
+  if (o.hostPskKey === undefined) throw new UnauthorizedError("Cannot admit host: PSK bootstrap is not enabled");
+  const clientNonce = unb64(nonce);
+  const serverNonce = newNonce();
+  send(socket, { kind: "challenge", nonce: b64(serverNonce) });
+  const answer = JSON.parse(dec.decode(await hs.next(o.handshakeTimeoutMs))) as { kind?: string; proof?: string };
+  if (answer?.kind !== "proof" || typeof answer.proof !== "string") {
+    throw new UnauthorizedError("Cannot admit host: expected a PSK proof");
+  }
+  const exporter = tlsExporter(socket, "server");
+  const ok = clientNonce.length === 32 &&
+    await verifyBootstrapProof(o.hostPskKey, exporter, clientNonce, serverNonce, unb64(answer.proof));
+  if (!ok) throw new UnauthorizedError("Cannot admit host: wrong host PSK");
+}
+
+async function checkJwt(o: RuntimeServerOptions, token: string): Promise<void> {
+  if (o.jwt === undefined) throw new UnauthorizedError("Cannot admit host: JWT bootstrap is not enabled");
+  if (typeof token !== "string") throw new UnauthorizedError("Cannot admit host: no token");
+  await o.jwt.verify(token);
+}

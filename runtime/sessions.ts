@@ -1,0 +1,133 @@
+/**
+ * The runtime's side of admitted worker sessions: what each session may ask
+ * of the provider, on whose behalf, and the certificate renewals.
+ *
+ * A session is one admitted connection. Its host ID is the identity of its
+ * workload certificate; every provider call that names a host must name that
+ * one (`UnauthorizedError` otherwise), so a worker can act only as itself.
+ * `evictHost` of a host with a live session here is refused: the runtime sees
+ * the worker connected, which is better evidence than any store.
+ *
+ * @module
+ */
+
+import { UnauthorizedError } from "../errors.ts";
+import { decodeRpc, encodeRpc } from "../_internal/rpc_codec.ts";
+import type { ActorProvider } from "../providers/types.ts";
+import type { PeerLink } from "../transport/types.ts";
+
+/** One admitted worker connection. */
+export interface Session {
+  hostId: string;
+  clientOnly: boolean;
+  link: PeerLink;
+}
+
+/** Issues a renewed workload certificate for a session's public key. */
+export type RenewCertificate = (hostId: string, publicKeySpki: Uint8Array) => Promise<string>;
+
+type ProviderMethod = (...args: unknown[]) => Promise<unknown>;
+
+/** Provider methods a worker may call, and which argument (if any) must name the session's host. */
+const METHODS: Record<string, (a: unknown[]) => string | undefined> = {
+  registerHost: (a) => (a[0] as { hostId?: string })?.hostId ?? "",
+  heartbeat: (a) => a[0] as string,
+  unregisterHost: (a) => a[0] as string,
+  setHostDraining: (a) => a[0] as string,
+  listHosts: () => undefined,
+  evictHost: () => undefined,
+  lookupActor: () => undefined,
+  removeActor: (a) => a[2] as string | undefined,
+  getState: () => undefined,
+  setState: (a) => (a[0] as { fenceHostId?: string })?.fenceHostId,
+  deleteState: (a) => (a[2] as { fenceHostId?: string } | undefined)?.fenceHostId,
+  listStates: () => undefined,
+  getAlarm: () => undefined,
+  setAlarm: () => undefined,
+  deleteAlarm: () => undefined,
+  fetchAndLeaseAlarms: (a) => (a[0] as { hostId?: string })?.hostId ?? "",
+  renewAlarmLeases: (a) => (a[0] as { hostId?: string })?.hostId ?? "",
+  getLeasedAlarm: () => undefined,
+  updateLeasedAlarm: () => undefined,
+  deleteLeasedAlarm: () => undefined,
+  releaseAlarmLease: () => undefined,
+};
+
+/** Methods a client-only session may not call: it is never a placement target. */
+const HOST_ONLY = new Set(["registerHost", "heartbeat", "setHostDraining", "fetchAndLeaseAlarms", "renewAlarmLeases"]);
+
+/**
+ * The registry of live sessions and the RPC dispatcher.
+ *
+ * @example
+ * ```ts ignore
+ * const sessions = new SessionTable(provider, renew);
+ * const answer = await sessions.dispatch(session, body);
+ * ```
+ */
+export class SessionTable {
+  readonly #byHost = new Map<string, Set<Session>>();
+  readonly #provider: ActorProvider;
+  readonly #renew: RenewCertificate;
+
+  constructor(provider: ActorProvider, renew: RenewCertificate) {
+    this.#provider = provider;
+    this.#renew = renew;
+  }
+
+  /** Number of connected sessions. */
+  get size(): number {
+    let n = 0;
+    for (const set of this.#byHost.values()) n += set.size;
+    return n;
+  }
+
+  /** Records a session until its link closes. */
+  add(session: Session): void {
+    let set = this.#byHost.get(session.hostId);
+    if (set === undefined) this.#byHost.set(session.hostId, set = new Set());
+    set.add(session);
+    session.link.closed.then(() => {
+      set!.delete(session);
+      if (set!.size === 0 && this.#byHost.get(session.hostId) === set) this.#byHost.delete(session.hostId);
+    });
+  }
+
+  /** Whether a worker with this host ID is connected here. */
+  connected(hostId: string): boolean {
+    return this.#byHost.has(hostId);
+  }
+
+  /** Every live session's link. */
+  links(): PeerLink[] {
+    return [...this.#byHost.values()].flatMap((set) => [...set].map((s) => s.link));
+  }
+
+  /** Runs one RPC of `session` and encodes the answer. */
+  async dispatch(session: Session, body: Uint8Array): Promise<Uint8Array> {
+    const req = decodeRpc(body) as { m?: unknown; a?: unknown };
+    if (req === null || typeof req !== "object" || typeof req.m !== "string" || !Array.isArray(req.a)) {
+      throw new TypeError("Cannot run runtime request: malformed request");
+    }
+    const m = req.m as string;
+    // JSON has no undefined: an omitted positional argument (e.g. removeActor's hostId) arrives as null.
+    const a = (req.a as unknown[]).map((v) => (v === null ? undefined : v));
+    if (m === "renewCertificate") {
+      if (!(a[0] instanceof Uint8Array)) throw new TypeError("Cannot renew certificate: publicKey must be bytes");
+      return encodeRpc(await this.#renew(session.hostId, a[0]));
+    }
+    const named = METHODS[m];
+    if (named === undefined) throw new TypeError(`Cannot run runtime request: unknown method ${JSON.stringify(m)}`);
+    if (session.clientOnly && HOST_ONLY.has(m)) {
+      throw new UnauthorizedError(`Cannot ${m}: a client-only host is never registered`);
+    }
+    const host = named(a);
+    if (host !== undefined && host !== session.hostId) {
+      throw new UnauthorizedError(`Cannot ${m}: this session is host "${session.hostId}", not "${host}"`);
+    }
+    if (m === "registerHost") (a[0] as { hostId: string }).hostId = session.hostId;
+    if (m === "evictHost" && this.connected(String(a[0]))) return encodeRpc(false);
+    const method = (this.#provider as unknown as Record<string, ProviderMethod>)[m];
+    return encodeRpc(await method.apply(this.#provider, a));
+  }
+}
