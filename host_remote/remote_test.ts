@@ -137,3 +137,48 @@ Deno.test("remote (in-process): RemoteHost options are validated (C-96)", () => 
   assert.throws(() => new RemoteHost({ ...base, unsafeNoPinnedCa: true, bootstrap: { psk: "short" } }), RangeError);
   assert.throws(() => new RemoteHost({ ...base, unsafeNoPinnedCa: true, clientOnly: true }), TypeError);
 });
+
+Deno.test("remote (in-process): after the runtime restarts, a worker reconnects by itself with its state intact; calls wait, then fail with RuntimeUnavailableError (C-101, C-104)", async () => {
+  const dir = await Deno.makeTempDir();
+  const { createSqliteProvider } = await import("../providers/sqlite/mod.ts");
+  const psk = new TextEncoder().encode(generatePsk());
+  const start = (port: number) =>
+    runtime({ psks: [psk], port, provider: createSqliteProvider({ path: `${dir}/rt.db` }) });
+  let rt = await start(0);
+  const port = Number(rt.address.split(":").at(-1));
+  const w = worker(rt, { requestTimeoutMs: 1_500 });
+  w.registerActor("counter", (id, service) => ({
+    async invoke() {
+      const stored = await service.getState<number>("counter", id).catch((e) => {
+        if (isFrancisError(e, "state_not_found")) return 0;
+        throw e; // a transient failure must not reset the counter
+      });
+      const n = (stored as number) + 1;
+      await service.setState("counter", id, n);
+      return n;
+    },
+  }));
+  await w.start();
+  try {
+    assert.equal(await w.service.invoke("counter", "c1", "inc"), 1);
+    await rt.stop();
+    const started = Date.now();
+    await assert.rejects(w.service.getState("counter", "c1"), (e) => isFrancisError(e, "runtime_unavailable"));
+    assert.ok(Date.now() - started >= 1_400, "the call waited for the session first");
+    rt = await start(port);
+    const waited = Date.now();
+    for (;;) {
+      const n = await w.service.invoke("counter", "c1", "inc").catch(() => undefined);
+      if (n !== undefined) {
+        assert.equal(n, 2, `the state written before the restart is intact (got ${n})`);
+        break;
+      }
+      assert.ok(Date.now() - waited < 15_000, "the worker reconnected");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await w.stop();
+    await rt.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

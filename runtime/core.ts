@@ -160,8 +160,9 @@ export class RuntimeCore {
     this.#stopping ??= (async () => {
       this.#ready = false;
       await this.#http?.close().catch(() => {});
-      await this.#listener?.close().catch(() => {});
+      // Sessions end with a goodbye first (requests in flight are answered), then the listener goes.
       await Promise.all(this.sessions.links().map((l) => l.close().catch(() => {})));
+      await this.#listener?.close().catch(() => {});
       await this.#jwt?.close?.();
       await this.#c.provider.release().catch((err) =>
         this.#c.logger.warn("Cannot release provider", { err: errorMessage(err) })

@@ -97,9 +97,11 @@ export async function listenRuntime(o: RuntimeServerOptions): Promise<{ port: nu
   const port = typeof address === "object" && address !== null ? address.port : o.port;
   return {
     port,
+    // Stops accepting at once; connections still open (sessions mid-goodbye) are dropped, then the server is gone.
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
+      await closed;
     },
   };
 }
