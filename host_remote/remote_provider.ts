@@ -65,6 +65,9 @@ export class RemoteProvider implements ActorProvider {
   listHosts(healthCheckDeadlineMs: number): Promise<HostRecord[]> {
     return this.#call("listHosts", healthCheckDeadlineMs);
   }
+  claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
+    return this.#call("claimOnce", key, expiresAtMs);
+  }
   setHostDraining(hostId: string): Promise<void> {
     return this.#call("setHostDraining", hostId);
   }

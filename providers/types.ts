@@ -311,6 +311,13 @@ export interface ActorProvider {
    */
   evictHost(hostId: string): Promise<boolean>;
   /**
+   * Records a one-time claim (a join token's `jti`): resolves `true` if `key`
+   * was not claimed before (or its earlier claim expired), `false` otherwise.
+   * The claim lasts until `expiresAtMs` (epoch ms, from the caller's clock),
+   * after which cleanup may delete it. Atomic across every process sharing the store.
+   */
+  claimOnce(key: string, expiresAtMs: number): Promise<boolean>;
+  /**
    * Optional. Calls `listener` with the due time whenever any process sets an
    * alarm in this store, so hosts can fetch it before their next poll
    * (PostgreSQL: LISTEN/NOTIFY). Returns a function that unsubscribes.

@@ -57,7 +57,6 @@ export class RuntimeCore {
   healthAddress = "";
   readonly sessions: SessionTable;
   readonly #c: RuntimeCoreConfig;
-  readonly #jti = new Map<string, number>();
   #listener: { port: number; close(): Promise<void> } | undefined;
   #http: { port: number; close(): Promise<void> } | undefined;
   #jwt: JwtVerifier | undefined;
@@ -102,7 +101,8 @@ export class RuntimeCore {
         audience: c.bootstrap.audience,
         ...(c.bootstrap.jwksUrl === undefined ? {} : { jwksUrl: c.bootstrap.jwksUrl }),
         ...(c.bootstrap.staticJwks === undefined ? {} : { staticJwks: c.bootstrap.staticJwks }),
-        claimOnce: (jti, expiresAt) => Promise.resolve(this.#claim(jti, expiresAt)),
+        // Single use across every replica sharing the store.
+        claimOnce: (jti, expiresAt) => c.provider.claimOnce(`jti:${jti}`, expiresAt),
       });
     }
     this.#listener = await listenRuntime({
@@ -131,18 +131,6 @@ export class RuntimeCore {
       this.healthAddress = `${c.healthBind.host}:${this.#http.port}`;
     }
     this.#ready = true;
-  }
-
-  /**
-   * A join token's `jti` may be used once until it expires. Kept per runtime
-   * process: replicas do not share it (a documented limit).
-   */
-  #claim(jti: string, expiresAt: number): boolean {
-    const now = Date.now();
-    for (const [k, exp] of this.#jti) if (exp <= now) this.#jti.delete(k);
-    if (this.#jti.has(jti)) return false;
-    this.#jti.set(jti, expiresAt);
-    return true;
   }
 
   async #renew(hostId: string, spki: Uint8Array): Promise<string> {

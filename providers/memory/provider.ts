@@ -98,6 +98,7 @@ class MemoryProvider implements ActorProvider {
   readonly #hosts = new HostTable();
   readonly #states = new StateTable();
   readonly #alarms = new AlarmTable();
+  readonly #claims = new Map<string, number>();
   #refs = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
   /** Largest `healthCheckDeadlineMs` seen in `registerHost`, used by timed cleanup. */
@@ -183,6 +184,18 @@ class MemoryProvider implements ActorProvider {
     return settle(() => {
       this.#now("unregisterHost");
       for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+    });
+  }
+
+  claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
+    return settle(() => {
+      const now = this.#now("claimOnce");
+      checkString("claimOnce", "key", key);
+      checkTime("claimOnce", "expiresAtMs", expiresAtMs);
+      for (const [k, exp] of this.#claims) if (exp <= now) this.#claims.delete(k);
+      if (this.#claims.has(key)) return false;
+      this.#claims.set(key, expiresAtMs);
+      return true;
     });
   }
 

@@ -161,6 +161,22 @@ export class HostStore {
     });
   }
 
+  /** A one-time claim: `true` if `key` was free (or its claim expired). */
+  async claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
+    checkString("claim once", "key", key);
+    checkInteger("claim once", "expiresAtMs", expiresAtMs, 0);
+    const rows = await this.#ctx.db.query(
+      sqlFor(
+        this.#ctx,
+        `INSERT INTO {p}_claims (key, expires_at) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET expires_at = EXCLUDED.expires_at WHERE {p}_claims.expires_at <= $3
+         RETURNING 1`,
+      ),
+      [key, expiresAtMs, this.#ctx.clock.now()],
+    );
+    return rows.length > 0;
+  }
+
   /** Marks a host as draining; unknown IDs are ignored. */
   async drain(hostId: string): Promise<void> {
     checkString("mark host draining", "hostId", hostId);

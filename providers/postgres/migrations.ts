@@ -68,6 +68,11 @@ CREATE TABLE {p}_state (
 );
 CREATE INDEX {p}_state_expiration_idx ON {p}_state (expiration) WHERE expiration IS NOT NULL;
 
+CREATE TABLE {p}_claims (
+  key text COLLATE "C" NOT NULL PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+
 CREATE TABLE {p}_alarms (
   alarm_id text COLLATE "C" NOT NULL PRIMARY KEY,
   actor_type text COLLATE "C" NOT NULL,

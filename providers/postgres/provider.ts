@@ -128,6 +128,10 @@ export class PostgresProvider implements ActorProvider {
     return this.#run("listHosts", "list hosts", (s) => s.hosts.list(healthCheckDeadlineMs));
   }
 
+  claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
+    return this.#run("claimOnce", "claim once", (s) => s.hosts.claimOnce(key, expiresAtMs));
+  }
+
   setHostDraining(hostId: string): Promise<void> {
     return this.#run("setHostDraining", "mark host draining", (s) => s.hosts.drain(hostId));
   }

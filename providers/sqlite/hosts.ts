@@ -38,6 +38,8 @@ export class HostStore {
   #claimCleanup: StatementSync;
   #findId: StatementSync;
   #limits: StatementSync;
+  #claim: StatementSync;
+  #purgeClaims: StatementSync;
   #drain: StatementSync;
 
   /** Prepares the statements. */
@@ -47,6 +49,12 @@ export class HostStore {
     this.#findAddress = prepare(ctx, "SELECT host_id FROM {p}_hosts WHERE address = ?");
     this.#findId = prepare(ctx, "SELECT 1 FROM {p}_hosts WHERE host_id = ?");
     this.#limits = prepare(ctx, "SELECT max_hosts FROM {p}_hosts");
+    this.#claim = prepare(
+      ctx,
+      `INSERT INTO {p}_claims (key, expires_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE {p}_claims.expires_at <= ?`,
+    );
+    this.#purgeClaims = prepare(ctx, "DELETE FROM {p}_claims WHERE expires_at <= ?");
     this.#drain = prepare(ctx, "UPDATE {p}_hosts SET draining = 1 WHERE host_id = ?");
     this.#insertHost = prepare(
       ctx,
@@ -154,6 +162,13 @@ export class HostStore {
     return this.#ctx.queue.enqueue(() => this.#delete.run(hostId).changes > 0);
   }
 
+  /** A one-time claim: `true` if `key` was free (or its claim expired). */
+  claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
+    checkString("claim once", "key", key);
+    checkInteger("claim once", "expiresAtMs", expiresAtMs, { min: 0 });
+    return this.#ctx.queue.enqueue(() => this.#claim.run(key, expiresAtMs, this.#ctx.clock.now()).changes > 0);
+  }
+
   /** Marks a host as draining: never chosen for a new placement. */
   drain(hostId: string): Promise<void> {
     checkString("mark host draining", "hostId", hostId);
@@ -202,6 +217,7 @@ export class HostStore {
         ? 0
         : Number(this.#deleteDead.run(now - healthCheckDeadlineMs).changes);
       const expiredStates = Number(this.#deleteExpiredState.run(now).changes);
+      this.#purgeClaims.run(now);
       return { expiredStates, deadHosts };
     });
   }

@@ -90,10 +90,11 @@ BEGIN
 END;
 `;
 
-/** Version 2: draining hosts (never chosen for new placements) and each host's `maxHosts`. */
+/** Version 2: draining hosts (never chosen for new placements), each host's `maxHosts`, one-time claims. */
 const V2_DRAINING = `
 ALTER TABLE {p}_hosts ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE {p}_hosts ADD COLUMN max_hosts INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE {p}_claims (key TEXT NOT NULL PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 `;
 
 /** Every migration, in order. Append only. */

@@ -141,6 +141,7 @@ Deno.test("createSqliteProvider() uses tablePrefix for every table", async () =>
     assert.deepEqual(names, [
       "acme_active_actors",
       "acme_alarms",
+      "acme_claims",
       "acme_host_actor_types",
       "acme_hosts",
       "acme_metadata",

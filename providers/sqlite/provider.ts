@@ -114,6 +114,10 @@ export class SqliteProvider implements ActorProvider {
     return await this.#run("unregister host", (s) => s.hosts.unregister(hostId));
   }
 
+  async claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
+    return await this.#run("claim once", (s) => s.hosts.claimOnce(key, expiresAtMs));
+  }
+
   async setHostDraining(hostId: string): Promise<void> {
     return await this.#run("mark host draining", (s) => s.hosts.drain(hostId));
   }

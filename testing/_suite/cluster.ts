@@ -127,4 +127,17 @@ export const clusterCases: SuiteCase[] = [
       await p.deleteState("A", "nobody");
     },
   },
+  {
+    name: "cluster claimOnce grants a key once until its claim expires",
+    async fn({ provider: p, clock }) {
+      const until = clock.now() + 1_000;
+      assert.equal(await p.claimOnce("jti:a", until), true);
+      assert.equal(await p.claimOnce("jti:a", until), false);
+      assert.equal(await p.claimOnce("jti:b", until), true);
+      const results = await Promise.all(Array.from({ length: 20 }, () => p.claimOnce("jti:c", until)));
+      assert.equal(results.filter((r) => r).length, 1, "concurrent claims: exactly one wins");
+      clock.advance(1_000);
+      assert.equal(await p.claimOnce("jti:a", clock.now() + 1_000), true, "an expired claim may be made again");
+    },
+  },
 ];
