@@ -17,6 +17,10 @@ import * as b from "./b_sqlite_writes.ts";
 import * as c from "./c_activations.ts";
 import * as d from "./d_alarms.ts";
 import * as e from "./e_alarm_rss.ts";
+import * as f from "./f_cross_host_invoke.ts";
+import * as g from "./g_postgres_writes.ts";
+import * as h from "./h_failover.ts";
+import * as i from "./i_postgres_activations.ts";
 
 interface Scenario {
   key: string;
@@ -31,6 +35,10 @@ export const SCENARIOS: readonly Scenario[] = [
   { key: "c_activations", title: "new activations, memory and SQLite", run: c.run },
   { key: "d_alarms", title: "10,000 alarms due within one second, SQLite", run: d.run },
   { key: "e_alarm_rss", title: "RSS with 1,000,000 far-future alarms stored", run: e.run },
+  { key: "f_cross_host_invoke", title: "cross-host invoke over mutual TLS, two processes", run: f.run },
+  { key: "g_postgres_writes", title: "invoke + setState, 1,000 actors on three hosts, PostgreSQL", run: g.run },
+  { key: "h_failover", title: "failover after SIGKILL of a host, PostgreSQL, default settings", run: h.run },
+  { key: "i_postgres_activations", title: "new activations across three hosts, PostgreSQL", run: i.run },
 ];
 
 const USAGE = "Usage: deno task bench [--quick] [--only a,b,...] [--out path]";
@@ -81,6 +89,7 @@ async function main(): Promise<number> {
     console.error((err as Error).message);
     return 2;
   }
+  const loadBefore = Deno.loadavg();
   const results: Record<string, ScenarioResult | { error: string }> = {};
   const report: Record<string, unknown> = {};
   let failed = false;
@@ -105,6 +114,7 @@ async function main(): Promise<number> {
     quick: args.quick,
     deno: Deno.version,
     platform: { os: Deno.build.os, arch: Deno.build.arch, cpus: navigator.hardwareConcurrency },
+    loadavg: { before: loadBefore, after: Deno.loadavg() },
     scenarios: report,
   };
   await Deno.writeTextFile(args.out, JSON.stringify(json, null, 2) + "\n");

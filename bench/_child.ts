@@ -1,0 +1,208 @@
+/**
+ * One host process of the multi-host benchmark scenarios (f–i): a `LocalHost`
+ * on PostgreSQL with DEFAULT options, serving the benchmark actor types named
+ * in its config, optionally next to a raw `node:tls` echo server (scenario f).
+ *
+ * It prints `ready <hostId> <address> <rawEchoPort>` once started (port 0 when
+ * there is no echo server), then answers JSON requests, one per stdin line,
+ * with one JSON line each (`{"id":…,"ok":…}` or `{"id":…,"error":{…}}`):
+ *
+ * - `{"id":1,"op":"invoke","type":"counter","actorId":"c1"}`
+ * - `{"id":2,"op":"warm","type":"counter","actorIds":[…],"rounds":3}`: every
+ *   actor called `rounds` times, actors concurrently, calls of one actor in turn
+ * - `{"id":3,"op":"loop","type":"counter","actorIds":[…],"startAt":…,"durationMs":5000}`:
+ *   one caller per actor, looping from `startAt` (epoch ms) for `durationMs`;
+ *   answers `{ counts, last, errors, firstError, endedAt }`
+ * - `{"id":4,"op":"activate","type":"trivial","prefix":"x-","count":1000,"concurrency":85,"startAt":…}`:
+ *   `count` never-seen IDs `prefix0…`, `concurrency` in flight; answers `{ done, errors, firstError, endedAt }`
+ *
+ * SIGTERM, or the end of stdin, stops the host and exits 0.
+ *
+ * Usage: FRANCIS_BENCH_CHILD='{"url":…,"port":…,"psk":…,"label":…,"types":[…]}' deno run -A bench/_child.ts
+ *
+ * @module
+ */
+
+import type { Server, TLSSocket } from "node:tls";
+import { LocalHost } from "../mod.ts";
+import { createPostgresProvider } from "../providers/postgres/mod.ts";
+import { createHostCredentials } from "../security/credentials.ts";
+import { TextLineStream } from "../tests/_lines.ts";
+
+/** The actor types a bench child can serve. */
+export type BenchActorType = "echo" | "counter" | "trivial" | "where";
+
+/** What the parent passes in `FRANCIS_BENCH_CHILD`. */
+export interface BenchChildConfig {
+  url: string;
+  port: number;
+  psk: string;
+  label: string;
+  types: BenchActorType[];
+  /** Also run a raw `node:tls` echo server (u32 length + body framing) on a free port. */
+  rawEcho?: boolean;
+}
+
+const config = JSON.parse(Deno.env.get("FRANCIS_BENCH_CHILD")!) as BenchChildConfig;
+const encoder = new TextEncoder();
+const say = (line: string) => {
+  const bytes = encoder.encode(line + "\n");
+  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
+};
+
+const host = new LocalHost({
+  address: `127.0.0.1:${config.port}`,
+  runtimePsks: [config.psk],
+  provider: createPostgresProvider({ url: config.url }),
+  logger: { debug() {}, info() {}, warn: (m, a) => console.error(config.label, m, a), error: console.error },
+});
+
+for (const type of config.types) {
+  if (type === "echo") host.registerActor("echo", () => ({ invoke: () => ({ ok: true }) }));
+  else if (type === "trivial") host.registerActor("trivial", () => ({ invoke: () => 1 }));
+  else if (type === "where") host.registerActor("where", () => ({ invoke: () => config.label }));
+  else if (type === "counter") {
+    host.registerActor("counter", (id, svc) => {
+      const self = svc.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
+      return {
+        async invoke() {
+          const s = await self.getState();
+          s.n++;
+          await self.setState(s);
+          return s.n;
+        },
+      };
+    });
+  } else throw new TypeError(`unknown bench actor type ${type}`);
+}
+
+/** Raw echo: every frame (u32 big-endian length + body) is written back as is. */
+async function startRawEcho(): Promise<{ server: Server; port: number }> {
+  const tls = await import("node:tls");
+  const creds = await createHostCredentials([encoder.encode(config.psk)], `raw-echo-${config.label}`);
+  const server = tls.createServer({
+    key: creds.keyPem,
+    cert: creds.certPem,
+    ca: [...creds.caPems],
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.3",
+    maxVersion: "TLSv1.3",
+  }, (socket: TLSSocket) => {
+    socket.setNoDelay(true);
+    let buf: Uint8Array = new Uint8Array(0);
+    socket.on("data", (chunk: Uint8Array) => {
+      buf = buf.length === 0 ? chunk : concat(buf, chunk);
+      let off = 0;
+      while (buf.length - off >= 4) {
+        const n = new DataView(buf.buffer, buf.byteOffset + off, 4).getUint32(0);
+        if (buf.length - off < 4 + n) break;
+        socket.write(buf.subarray(off, off + 4 + n));
+        off += 4 + n;
+      }
+      buf = off === buf.length ? new Uint8Array(0) : buf.slice(off);
+    });
+    socket.on("error", () => socket.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+const rawEcho = config.rawEcho ? await startRawEcho() : undefined;
+
+let stopping: Promise<void> | undefined;
+const stop = () => {
+  rawEcho?.server.close();
+  stopping ??= host.stop().finally(() => Deno.exit(0));
+};
+Deno.addSignalListener("SIGTERM", stop);
+
+await host.start();
+say(`ready ${host.hostId} ${host.address} ${rawEcho?.port ?? 0}`);
+
+interface Request {
+  id: number;
+  op: string;
+  type: string;
+  actorId?: string;
+  actorIds?: string[];
+  rounds?: number;
+  startAt?: number;
+  durationMs?: number;
+  prefix?: string;
+  count?: number;
+  concurrency?: number;
+}
+
+const untilEpoch = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
+
+async function handle(req: Request): Promise<unknown> {
+  const s = host.service;
+  switch (req.op) {
+    case "invoke":
+      return await s.invoke(req.type, req.actorId!, "call");
+    case "warm": {
+      await Promise.all(req.actorIds!.map(async (id) => {
+        for (let r = 0; r < req.rounds!; r++) await s.invoke(req.type, id, "call");
+      }));
+      return null;
+    }
+    case "loop": {
+      const ids = req.actorIds!;
+      const counts = new Array<number>(ids.length).fill(0);
+      const last = new Array<unknown>(ids.length).fill(null);
+      let errors = 0, firstError: string | undefined;
+      await untilEpoch(req.startAt!);
+      const end = req.startAt! + req.durationMs!;
+      await Promise.all(ids.map(async (id, w) => {
+        while (Date.now() < end) {
+          try {
+            last[w] = await s.invoke(req.type, id, "call");
+            counts[w]++;
+          } catch (err) {
+            errors++;
+            firstError ??= String(err);
+          }
+        }
+      }));
+      return { counts, last, errors, firstError, endedAt: Date.now() };
+    }
+    case "activate": {
+      let next = 0, done = 0, errors = 0, firstError: string | undefined;
+      await untilEpoch(req.startAt!);
+      await Promise.all(Array.from({ length: req.concurrency! }, async () => {
+        while (next < req.count!) {
+          const id = `${req.prefix}${next++}`;
+          try {
+            await s.invoke(req.type, id, "call");
+            done++;
+          } catch (err) {
+            errors++;
+            firstError ??= String(err);
+          }
+        }
+      }));
+      return { done, errors, firstError, endedAt: Date.now() };
+    }
+    default:
+      throw new TypeError(`unknown op ${req.op}`);
+  }
+}
+
+const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+for await (const line of lines) {
+  if (line.trim() === "") continue;
+  const req = JSON.parse(line) as Request;
+  handle(req).then(
+    (ok) => say(JSON.stringify({ id: req.id, ok: ok ?? null })),
+    (err) => say(JSON.stringify({ id: req.id, error: { name: err?.name, code: err?.code, message: err?.message } })),
+  );
+}
+stop();
