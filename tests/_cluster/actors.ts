@@ -9,11 +9,14 @@
  */
 
 import type postgres from "postgres";
-import type { ActorService } from "../../mod.ts";
-import type { LocalHost } from "../../mod.ts";
+import type { ActorFactory, ActorService, RegisterActorOptions } from "../../mod.ts";
 
-/** Registers `counter`, `slow` and `ticker` on a host. */
-export function registerClusterActors(host: LocalHost, sql: postgres.Sql, hostLabel: () => string): void {
+/** Registers `counter` and `ticker` on a host (local or remote). */
+export function registerClusterActors(
+  host: { registerActor(type: string, factory: ActorFactory, options?: RegisterActorOptions): void },
+  sql: postgres.Sql,
+  hostLabel: () => string,
+): void {
   const turn = async <T>(actor: string, run: () => Promise<T>): Promise<T> => {
     const [{ id }] = await sql`INSERT INTO t_turns (actor, host, started) VALUES (${actor}, ${hostLabel()},
       clock_timestamp()) RETURNING id`;

@@ -38,11 +38,11 @@ export class ClusterChild {
   readonly exited: Promise<Deno.CommandStatus>;
   stderr = "";
 
-  constructor(settings: ClusterSettings, label: string, port: number) {
+  constructor(settings: object, label: string, port: number, script: string = CHILD) {
     this.label = label;
     this.port = port;
     this.#proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", CHILD],
+      args: ["run", "-A", script],
       env: { FRANCIS_CHILD: JSON.stringify({ ...settings, port, label }), NO_COLOR: "1" },
       stdin: "piped",
       stdout: "piped",
@@ -102,8 +102,13 @@ export class ClusterChild {
 }
 
 /** Starts `n` hosts and waits until every one is ready. */
-export async function startChildren(settings: ClusterSettings, n: number, prefix = "h"): Promise<ClusterChild[]> {
-  const children = Array.from({ length: n }, (_, i) => new ClusterChild(settings, `${prefix}${i}`, freePort()));
+export async function startChildren(
+  settings: object,
+  n: number,
+  prefix = "h",
+  script?: string,
+): Promise<ClusterChild[]> {
+  const children = Array.from({ length: n }, (_, i) => new ClusterChild(settings, `${prefix}${i}`, freePort(), script));
   try {
     await Promise.all(children.map((c) => c.ready));
   } catch (err) {
