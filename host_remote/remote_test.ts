@@ -16,6 +16,12 @@ import type { RemoteHostOptions } from "./options.ts";
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 const HOST_PSK = "worker-bootstrap-secret-123";
 
+const PSKS = new WeakMap<RuntimeCore, Uint8Array>();
+/** The runtime PSK a test runtime was started with. */
+function rtPsk(rt: RuntimeCore): Uint8Array {
+  return PSKS.get(rt)!;
+}
+
 async function runtime(extra: Partial<RuntimeCoreConfig> = {}): Promise<RuntimeCore & AsyncDisposable> {
   const psk = new TextEncoder().encode(generatePsk());
   const core = await RuntimeCore.start({
@@ -40,6 +46,7 @@ async function runtime(extra: Partial<RuntimeCoreConfig> = {}): Promise<RuntimeC
     logger: QUIET,
     ...extra,
   });
+  PSKS.set(core, extra.psks?.[0] ?? psk);
   return Object.assign(core, { [Symbol.asyncDispose]: () => core.stop() });
 }
 
@@ -181,4 +188,72 @@ Deno.test("remote (in-process): after the runtime restarts, a worker reconnects 
     await rt.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("remote (in-process): JWT admission: a valid token joins once; replayed, expired, wrong-audience and foreign-key tokens fail with UnauthorizedError (C-95)", async () => {
+  const { exportJWK, generateKeyPair, SignJWT } = await import("jose");
+  const { publicKey, privateKey } = await generateKeyPair("ES256");
+  const other = await generateKeyPair("ES256");
+  const staticJwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
+  await using rt = await runtime({
+    bootstrap: { method: "jwt", issuer: "https://issuer.test", audience: "francis", staticJwks },
+  });
+  const token = (o: { aud?: string; exp?: string; key?: CryptoKey; jti?: string } = {}) =>
+    new SignJWT({})
+      .setProtectedHeader({ alg: "ES256", kid: "k1" })
+      .setIssuer("https://issuer.test")
+      .setAudience(o.aud ?? "francis")
+      .setIssuedAt()
+      .setExpirationTime(o.exp ?? "10m")
+      .setJti(o.jti ?? crypto.randomUUID())
+      .sign(o.key ?? privateKey);
+  const join = async (jwt: string) => {
+    const w = worker(rt, { bootstrap: { jwt } });
+    try {
+      await w.start();
+      return "joined";
+    } catch (err) {
+      return isFrancisError(err, "unauthorized") ? "unauthorized" : String(err);
+    } finally {
+      await w.stop();
+    }
+  };
+  const good = await token();
+  assert.equal(await join(good), "joined");
+  assert.equal(await join(good), "unauthorized", "a token's jti is single-use");
+  assert.equal(await join(await token({ exp: "-2m" })), "unauthorized", "expired");
+  assert.equal(await join(await token({ aud: "someone-else" })), "unauthorized", "wrong audience");
+  assert.equal(await join(await token({ key: other.privateKey })), "unauthorized", "signed by a key not in the JWKS");
+  assert.equal(await join(await token({ exp: "2h" })), "unauthorized", "jti lifetime over 1 h");
+});
+
+Deno.test("remote (in-process): a workload certificate presented after its expiry is refused", async () => {
+  await using rt = await runtime();
+  const { connectRuntime } = await import("./connect.ts");
+  const { deriveClusterCa } = await import("../security/cluster_ca.ts");
+  const { certifyPublicKey } = await import("../security/leaf.ts");
+  // A certificate the runtime's CA issued, for a real key, that expired an hour ago.
+  const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+  const ca = await deriveClusterCa(rtPsk(rt));
+  const expired = await certifyPublicKey(ca, keys.publicKey, {
+    identity: "spiffe://francis/host/expired-worker",
+    ttlMs: 60_000,
+    now: Date.now() - 3_600_000,
+  });
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...pkcs8))}\n-----END PRIVATE KEY-----\n`;
+  await assert.rejects(
+    connectRuntime({
+      address: rt.address,
+      caPems: rt.caPems,
+      credential: { kind: "cert", certPem: expired.certPem, keyPem },
+      publicKeySpki: "",
+      clientOnly: false,
+      timeoutMs: 5_000,
+      maxInFlightRequests: 10,
+      keepaliveMs: 5_000,
+    }),
+    (e) => isFrancisError(e, "unauthorized"),
+  );
+  assert.equal(rt.sessions.size, 0);
 });
