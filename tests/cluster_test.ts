@@ -34,7 +34,7 @@ async function startCluster(extra: Partial<ClusterSettings> = {}, driverRequestT
   const driver = new LocalHost({
     address: "127.0.0.1:0",
     runtimePsks: [settings.psk],
-    provider: createPostgresProvider({ url: db.url }),
+    provider: createPostgresProvider({ url: db.url, maxConnections: 4 }),
     logger: QUIET,
     ...(driverRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: driverRequestTimeoutMs }),
   });

@@ -21,6 +21,7 @@ import type { ByteChannel } from "./mux.ts";
 export class SocketChannel implements ByteChannel {
   readonly #socket: Socket;
   #error: unknown;
+  #corked = false;
 
   /** @param socket A connected socket; the channel takes it over. */
   constructor(socket: Socket) {
@@ -28,10 +29,24 @@ export class SocketChannel implements ByteChannel {
     socket.on("error", (err) => (this.#error ??= err));
   }
 
-  /** Writes bytes; `false` when the socket's buffer is over its high-water mark. */
+  /**
+   * Writes bytes; `false` when the socket's buffer is over its high-water
+   * mark. Frames written in the same tick are corked together and leave as
+   * one TLS write at the end of the microtask, which saves a record and a
+   * syscall per frame when many requests are in flight.
+   */
   write(bytes: Uint8Array): boolean {
-    if (this.#socket.destroyed || this.#socket.writableEnded) return true;
-    return this.#socket.write(bytes);
+    const socket = this.#socket;
+    if (socket.destroyed || socket.writableEnded) return true;
+    if (!this.#corked) {
+      this.#corked = true;
+      socket.cork();
+      queueMicrotask(() => {
+        this.#corked = false;
+        socket.uncork();
+      });
+    }
+    return socket.write(bytes);
   }
 
   /** Ends the socket after queued bytes are flushed. */

@@ -32,11 +32,11 @@ const config = JSON.parse(Deno.env.get("FRANCIS_CHILD")!) as ChildConfig;
 const encoder = new TextEncoder();
 const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
 
-const sql = postgres(config.url, { max: 4, onnotice: () => {} });
+const sql = postgres(config.url, { max: 2, onnotice: () => {} });
 const host = new LocalHost({
   address: `127.0.0.1:${config.port}`,
   runtimePsks: [config.psk],
-  provider: createPostgresProvider({ url: config.url }),
+  provider: createPostgresProvider({ url: config.url, maxConnections: 4 }),
   ...(config.healthCheckDeadlineMs === undefined ? {} : { healthCheckDeadlineMs: config.healthCheckDeadlineMs }),
   ...(config.alarmsLeaseDurationMs === undefined ? {} : { alarmsLeaseDurationMs: config.alarmsLeaseDurationMs }),
   ...(config.alarmsPollIntervalMs === undefined ? {} : { alarmsPollIntervalMs: config.alarmsPollIntervalMs }),

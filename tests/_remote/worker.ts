@@ -25,7 +25,7 @@ const config = JSON.parse(Deno.env.get("FRANCIS_CHILD")!) as WorkerConfig;
 const encoder = new TextEncoder();
 const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
 
-const sql = postgres(config.url, { max: 4, onnotice: () => {} });
+const sql = postgres(config.url, { max: 2, onnotice: () => {} });
 const host = new RemoteHost({
   address: `127.0.0.1:${config.port}`,
   runtimeAddresses: config.runtimes,
