@@ -115,6 +115,9 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
     }
     if (msg.kind === "rejected") {
       if (msg.code === "protocol_version") throw new ProtocolVersionError(msg.message);
+      if (msg.code === "runtime_unavailable") {
+        throw new RetryLaterError(`Cannot join runtime ${o.address}: ${msg.message}`);
+      }
       throw new UnauthorizedError(`Cannot join runtime ${o.address}: ${msg.message}`);
     }
     if (msg.kind !== "admitted") throw new UnauthorizedError(`Cannot join runtime ${o.address}: unexpected answer`);

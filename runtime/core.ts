@@ -67,7 +67,7 @@ export class RuntimeCore {
     this.#c = c;
     this.runtimeId = c.runtimeId;
     this.caPems = caPems;
-    this.sessions = new SessionTable(c.provider, (hostId, spki) => this.#renew(hostId, spki));
+    this.sessions = new SessionTable(c.provider, (hostId, spki) => this.#renew(hostId, spki), c.settings.maxHosts);
   }
 
   /** Acquires the provider, issues the runtime certificate and listens. */

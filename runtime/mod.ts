@@ -35,3 +35,10 @@ export { RUNTIME_DEFAULTS } from "./options.ts";
 export type { Runtime } from "./runtime.ts";
 export type { LoadRuntimeConfigOptions } from "./config.ts";
 export type { LogLevel, ProviderConnection, RuntimeBootstrap, RuntimeDefaults, RuntimeOptions } from "./options.ts";
+
+// Run as the main module (`deno run -A jsr:@francis/core/runtime …`), this entry point is the CLI (API.md §19.3).
+// The CLI is imported only then, so importing `./runtime` as a library loads none of it.
+if (import.meta.main) {
+  const [{ runCli }, { default: process }] = await Promise.all([import("./cli.ts"), import("node:process")]);
+  process.exit(await runCli(process.argv.slice(2)));
+}

@@ -10,7 +10,8 @@
 
 import type { Server, TLSSocket } from "node:tls";
 import type { Logger } from "../actor/types.ts";
-import { UnauthorizedError } from "../errors.ts";
+import * as x509 from "@peculiar/x509";
+import { isFrancisError, UnauthorizedError } from "../errors.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { deriveClusterCa } from "../security/cluster_ca.ts";
 import { hostIdentity, identityFromPeerCertificate, parseIdentity } from "../security/identity.ts";
@@ -142,16 +143,19 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
   }
   let hostId: string;
   let certPem: string | undefined;
+  let publicKeySpki: Uint8Array | undefined;
   try {
     if (hello.kind === "cert") {
       hostId = certificateHost(socket);
+      publicKeySpki = certificateKey(socket);
     } else if (hello.kind === "psk" || hello.kind === "jwt") {
       if (hello.kind === "psk") await checkPsk(o, socket, hs, hello.nonce);
       else await checkJwt(o, hello.token);
       hostId = crypto.randomUUID();
+      publicKeySpki = unb64(hello.publicKey);
       const publicKey = await crypto.subtle.importKey(
         "spki",
-        unb64(hello.publicKey) as Uint8Array<ArrayBuffer>,
+        publicKeySpki as Uint8Array<ArrayBuffer>,
         "Ed25519",
         true,
         ["verify"],
@@ -166,7 +170,9 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
     }
   } catch (err) {
     hs.abandon();
-    reject(socket, "unauthorized", errorMessage(err));
+    // A store or JWKS outage is not the worker's fault: it should retry, not give up.
+    const code = isFrancisError(err, "runtime_unavailable") ? "runtime_unavailable" : "unauthorized";
+    reject(socket, code, errorMessage(err));
   }
   const grant: SessionGrant = {
     hostId,
@@ -178,7 +184,12 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
   };
   send(socket, { kind: "admitted", session: grant });
   const { reader, early } = hs.finish();
-  const session = { hostId, clientOnly: hello.clientOnly === true, link: undefined as unknown as MuxLink };
+  const session = {
+    hostId,
+    clientOnly: hello.clientOnly === true,
+    link: undefined as unknown as MuxLink,
+    publicKeySpki,
+  };
   session.link = new MuxLink(new SocketChannel(socket), {
     peerId: hostId,
     handler: (body) => o.sessions.dispatch(session, body),
@@ -190,6 +201,13 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
   });
   o.sessions.add(session);
   socket.resume();
+}
+
+/** The SPKI (DER) of the key the client certificate certifies. */
+function certificateKey(socket: TLSSocket): Uint8Array | undefined {
+  const raw = socket.getPeerCertificate(true)?.raw;
+  if (raw === undefined) return undefined;
+  return new Uint8Array(new x509.X509Certificate(new Uint8Array(raw)).publicKey.rawData);
 }
 
 function certificateHost(socket: TLSSocket): string {

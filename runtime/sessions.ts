@@ -21,6 +21,8 @@ export interface Session {
   hostId: string;
   clientOnly: boolean;
   link: PeerLink;
+  /** SPKI of the key the session's certificate certifies: renewals certify this key only. */
+  publicKeySpki: Uint8Array | undefined;
 }
 
 /** Issues a renewed workload certificate for a session's public key. */
@@ -70,9 +72,12 @@ export class SessionTable {
   readonly #provider: ActorProvider;
   readonly #renew: RenewCertificate;
 
-  constructor(provider: ActorProvider, renew: RenewCertificate) {
+  readonly #maxHosts: number;
+
+  constructor(provider: ActorProvider, renew: RenewCertificate, maxHosts: number) {
     this.#provider = provider;
     this.#renew = renew;
+    this.#maxHosts = maxHosts;
   }
 
   /** Number of connected sessions. */
@@ -113,8 +118,11 @@ export class SessionTable {
     // JSON has no undefined: an omitted positional argument (e.g. removeActor's hostId) arrives as null.
     const a = (req.a as unknown[]).map((v) => (v === null ? undefined : v));
     if (m === "renewCertificate") {
-      if (!(a[0] instanceof Uint8Array)) throw new TypeError("Cannot renew certificate: publicKey must be bytes");
-      return encodeRpc(await this.#renew(session.hostId, a[0]));
+      const key = session.publicKeySpki;
+      if (!(a[0] instanceof Uint8Array) || key === undefined || !sameBytes(a[0], key)) {
+        throw new UnauthorizedError("Cannot renew certificate: only the session's own key is renewed");
+      }
+      return encodeRpc(await this.#renew(session.hostId, key));
     }
     const named = METHODS[m];
     if (named === undefined) throw new TypeError(`Cannot run runtime request: unknown method ${JSON.stringify(m)}`);
@@ -125,9 +133,16 @@ export class SessionTable {
     if (host !== undefined && host !== session.hostId) {
       throw new UnauthorizedError(`Cannot ${m}: this session is host "${session.hostId}", not "${host}"`);
     }
-    if (m === "registerHost") (a[0] as { hostId: string }).hostId = session.hostId;
+    if (m === "registerHost") {
+      // The runtime's configuration, not the worker's word, sets the identity and the cluster limit.
+      Object.assign(a[0] as object, { hostId: session.hostId, maxHosts: this.#maxHosts });
+    }
     if (m === "evictHost" && this.connected(String(a[0]))) return encodeRpc(false);
     const method = (this.#provider as unknown as Record<string, ProviderMethod>)[m];
     return encodeRpc(await method.apply(this.#provider, a));
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
