@@ -15,6 +15,9 @@
  *   answers `{ counts, last, errors, firstError, endedAt }`
  * - `{"id":4,"op":"activate","type":"trivial","prefix":"x-","count":1000,"concurrency":85,"startAt":…}`:
  *   `count` never-seen IDs `prefix0…`, `concurrency` in flight; answers `{ done, errors, firstError, endedAt }`
+ * - `{"id":5,"op":"measure","type":"echo","actorId":"seq","prefix":"c","warmup":…,"calls":…,"perCaller":…,"inFlight":64}`:
+ *   `measureCalls` of `_util.ts` run in this process: sequential calls on `actorId`, then `inFlight` callers on
+ *   `prefix0…`; answers a `CallMeasurement` (scenario j)
  *
  * SIGTERM, or the end of stdin, stops the host and exits 0.
  *
@@ -28,6 +31,7 @@ import { LocalHost } from "../mod.ts";
 import { createPostgresProvider } from "../providers/postgres/mod.ts";
 import { createHostCredentials } from "../security/credentials.ts";
 import { TextLineStream } from "../tests/_lines.ts";
+import { measureCalls } from "./_util.ts";
 
 /** The actor types a bench child can serve. */
 export type BenchActorType = "echo" | "counter" | "trivial" | "where";
@@ -139,6 +143,10 @@ interface Request {
   prefix?: string;
   count?: number;
   concurrency?: number;
+  warmup?: number;
+  calls?: number;
+  perCaller?: number;
+  inFlight?: number;
 }
 
 const untilEpoch = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
@@ -191,6 +199,12 @@ async function handle(req: Request): Promise<unknown> {
       }));
       return { done, errors, firstError, endedAt: Date.now() };
     }
+    case "measure":
+      return await measureCalls(
+        { warmup: req.warmup!, calls: req.calls!, perCaller: req.perCaller!, inFlight: req.inFlight! },
+        () => s.invoke(req.type, req.actorId!, "ping"),
+        (c) => s.invoke(req.type, `${req.prefix}${c}`, "ping"),
+      );
     default:
       throw new TypeError(`unknown op ${req.op}`);
   }

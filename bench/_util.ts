@@ -5,6 +5,7 @@
  */
 
 import { type ActorProvider, generatePsk, LocalHost, type LocalHostOptions } from "../mod.ts";
+import { summarize, type Summary } from "./_stats.ts";
 
 const PSK = generatePsk();
 
@@ -64,4 +65,43 @@ export function sum(values: readonly number[]): number {
   let s = 0;
   for (const v of values) s += v;
   return s;
+}
+
+/** What {@linkcode measureCalls} reports: sequential latency (µs) and rate, and the concurrent rate. */
+export interface CallMeasurement {
+  latencyUs: Summary;
+  seqRate: number;
+  concRate: number;
+}
+
+/**
+ * The call loop of (f) and (j): `warmup` sequential calls, then `calls`
+ * sequential calls each timed with `performance.now()`, then `inFlight`
+ * callers that each warm up (max(10, warmup ÷ inFlight) calls) and then loop
+ * `perCaller` calls, giving the concurrent rate.
+ */
+export async function measureCalls(
+  o: { warmup: number; calls: number; perCaller: number; inFlight: number },
+  seqCall: () => Promise<unknown>,
+  concCall: (caller: number) => Promise<unknown>,
+): Promise<CallMeasurement> {
+  for (let i = 0; i < o.warmup; i++) await seqCall();
+  const lat = new Float64Array(o.calls);
+  const t0 = performance.now();
+  for (let i = 0; i < o.calls; i++) {
+    const t = performance.now();
+    await seqCall();
+    lat[i] = (performance.now() - t) * 1000;
+  }
+  const seqRate = o.calls / ((performance.now() - t0) / 1000);
+  const callers = Array.from({ length: o.inFlight }, (_, c) => c);
+  await Promise.all(callers.map(async (c) => {
+    for (let i = 0; i < Math.max(10, o.warmup / o.inFlight); i++) await concCall(c);
+  }));
+  const t1 = performance.now();
+  await Promise.all(callers.map(async (c) => {
+    for (let i = 0; i < o.perCaller; i++) await concCall(c);
+  }));
+  const concRate = (o.perCaller * o.inFlight) / ((performance.now() - t1) / 1000);
+  return { latencyUs: summarize(lat), seqRate, concRate };
 }

@@ -13,7 +13,8 @@ import type { TLSSocket } from "node:tls";
 import { generatePsk, LocalHost } from "../mod.ts";
 import { createPostgresProvider } from "../providers/postgres/mod.ts";
 import { createHostCredentials } from "../security/credentials.ts";
-import { metric, round, roundSummary, type ScenarioOptions, type ScenarioResult, summarize } from "./_stats.ts";
+import { metric, round, roundSummary, type ScenarioOptions, type ScenarioResult, type Summary } from "./_stats.ts";
+import { measureCalls } from "./_util.ts";
 import { ChildSet, QUIET_LOGGER, withDatabase } from "./_cluster.ts";
 
 const TYPE = "echo";
@@ -89,12 +90,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-interface Measured {
-  latency: ReturnType<typeof summarize>;
-  seqRate: number;
-  concRate: number;
-}
-
 /** Sequential timed calls after warm-up, then `IN_FLIGHT` loops of `perCaller` calls each. */
 async function measure(
   warmup: number,
@@ -102,26 +97,9 @@ async function measure(
   perCaller: number,
   seqCall: () => Promise<unknown>,
   concCall: (caller: number) => Promise<unknown>,
-): Promise<Measured> {
-  for (let i = 0; i < warmup; i++) await seqCall();
-  const lat = new Float64Array(calls);
-  const t0 = performance.now();
-  for (let i = 0; i < calls; i++) {
-    const t = performance.now();
-    await seqCall();
-    lat[i] = (performance.now() - t) * 1000;
-  }
-  const seqRate = calls / ((performance.now() - t0) / 1000);
-  const callers = Array.from({ length: IN_FLIGHT }, (_, c) => c);
-  await Promise.all(callers.map(async (c) => {
-    for (let i = 0; i < Math.max(10, warmup / IN_FLIGHT); i++) await concCall(c);
-  }));
-  const t1 = performance.now();
-  await Promise.all(callers.map(async (c) => {
-    for (let i = 0; i < perCaller; i++) await concCall(c);
-  }));
-  const concRate = (perCaller * IN_FLIGHT) / ((performance.now() - t1) / 1000);
-  return { latency: summarize(lat), seqRate, concRate };
+): Promise<{ latency: Summary; seqRate: number; concRate: number }> {
+  const m = await measureCalls({ warmup, calls, perCaller, inFlight: IN_FLIGHT }, seqCall, concCall);
+  return { latency: m.latencyUs, seqRate: m.seqRate, concRate: m.concRate };
 }
 
 /** Runs scenario (f). */

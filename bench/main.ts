@@ -21,6 +21,9 @@ import * as f from "./f_cross_host_invoke.ts";
 import * as g from "./g_postgres_writes.ts";
 import * as h from "./h_failover.ts";
 import * as i from "./i_postgres_activations.ts";
+import * as j from "./j_worker_invoke.ts";
+import * as k from "./k_runtime_restart.ts";
+import * as l from "./l_idle_workers.ts";
 
 interface Scenario {
   key: string;
@@ -39,6 +42,9 @@ export const SCENARIOS: readonly Scenario[] = [
   { key: "g_postgres_writes", title: "invoke + setState, 1,000 actors on three hosts, PostgreSQL", run: g.run },
   { key: "h_failover", title: "failover after SIGKILL of a host, PostgreSQL, default settings", run: h.run },
   { key: "i_postgres_activations", title: "new activations across three hosts, PostgreSQL", run: i.run },
+  { key: "j_worker_invoke", title: "worker-to-worker invoke vs local-to-local invoke, two processes each", run: j.run },
+  { key: "k_runtime_restart", title: "workers serving again after a runtime SIGKILL and restart", run: k.run },
+  { key: "l_idle_workers", title: "runtime CPU and RSS with 50 idle connected workers", run: l.run },
 ];
 
 const USAGE = "Usage: deno task bench [--quick] [--only a,b,...] [--out path]";
