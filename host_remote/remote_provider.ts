@@ -14,12 +14,17 @@ import type {
   AlarmRecord,
   CleanupRequest,
   CleanupResult,
+  DeadLetterRequest,
   DeleteStateOptions,
+  DispatchJobRequest,
   FetchAlarmsRequest,
   HostRecord,
+  JobLease,
+  JobRecord,
   ListStatesRequest,
   LookupActorRequest,
   RegisterHostRequest,
+  RenewJobLeasesRequest,
   RenewLeasesRequest,
   SetStateRequest,
   StatePage,
@@ -121,6 +126,42 @@ export class RemoteProvider implements ActorProvider {
   }
   releaseAlarmLease(lease: AlarmLease): Promise<void> {
     return this.#call("releaseAlarmLease", lease);
+  }
+  dispatchJob(req: DispatchJobRequest): Promise<{ jobId: string; created: boolean }> {
+    return this.#call("dispatchJob", req);
+  }
+  getJob(jobId: string): Promise<JobRecord> {
+    return this.#call("getJob", jobId);
+  }
+  listJobs(actorType: string, actorId: string): Promise<JobRecord[]> {
+    return this.#call("listJobs", actorType, actorId);
+  }
+  cancelJob(jobId: string): Promise<void> {
+    return this.#call("cancelJob", jobId);
+  }
+  retryDeadJob(jobId: string, fresh: { jobId: string; dueTime: number; createdAt: number }): Promise<void> {
+    return this.#call("retryDeadJob", jobId, fresh);
+  }
+  deleteDeadJob(jobId: string): Promise<void> {
+    return this.#call("deleteDeadJob", jobId);
+  }
+  fetchAndLeaseJobs(req: FetchAlarmsRequest): Promise<JobLease[]> {
+    return this.#call("fetchAndLeaseJobs", req);
+  }
+  renewJobLeases(req: RenewJobLeasesRequest): Promise<JobLease[]> {
+    return this.#call("renewJobLeases", req);
+  }
+  getLeasedJob(lease: JobLease): Promise<JobRecord> {
+    return this.#call("getLeasedJob", lease);
+  }
+  completeLeasedJob(lease: JobLease, next?: { dueTime: number }): Promise<void> {
+    return this.#call("completeLeasedJob", lease, next);
+  }
+  releaseLeasedJob(lease: JobLease, update: { dueTime: number }): Promise<void> {
+    return this.#call("releaseLeasedJob", lease, update);
+  }
+  deadLetterLeasedJob(lease: JobLease, dead: DeadLetterRequest): Promise<void> {
+    return this.#call("deadLetterLeasedJob", lease, dead);
   }
   cleanup(_req: CleanupRequest): Promise<CleanupResult> {
     // The runtime's own provider cleans up; workers never do.

@@ -12,7 +12,7 @@
  * {@linkcode Clock}:
  * - a host is healthy while `now - lastHealthCheck <= healthCheckDeadlineMs`,
  *   and dead once that difference is larger;
- * - a state TTL or alarm lease granted for `ms` ends at the instant
+ * - a state TTL, alarm lease or job lease granted for `ms` ends at the instant
  *   `expiresAt = now + ms`: it is invalid when `now >= expiresAt`;
  * - an actor ID order is UTF-16 code-unit order (JavaScript `<` on strings).
  *
@@ -220,6 +220,116 @@ export interface RenewLeasesRequest {
   leases?: readonly AlarmLease[];
 }
 
+/**
+ * Where a job is: `pending` (waiting for its due time or a host), `active`
+ * (it holds a valid lease: a host is executing it) or `dead-lettered` (in the
+ * dead-letter store after its attempts ran out).
+ */
+export type JobStatus = "pending" | "active" | "dead-lettered";
+
+/**
+ * A job as {@linkcode ActorProvider.getJob} and {@linkcode ActorProvider.listJobs}
+ * return it, live or dead-lettered. Absent properties are omitted, never `null`.
+ */
+export interface JobRecord {
+  /** The job's ID, unique across live jobs and dead records. */
+  jobId: string;
+  /** The actor type. */
+  actorType: string;
+  /** The actor ID. */
+  actorId: string;
+  /** The job method passed to the actor's `job` handler. */
+  method: string;
+  /** `active` while a valid lease is held (judged at `now`); `dead-lettered` for a dead record. */
+  status: JobStatus;
+  /** Next due time (epoch ms); for a dead record, the due time of the failed occurrence. */
+  dueTime: number;
+  /** Normalised ISO-8601 interval of a repeating job, stored as given (opaque to the provider). */
+  interval?: string;
+  /** Cron expression of a repeating job, stored as given (opaque to the provider). */
+  cron?: string;
+  /** No occurrence is scheduled after this instant (epoch ms). Stored as given; never purged by. */
+  ttl?: number;
+  /** The idempotency key the job was dispatched with; unique among the actor's live jobs. */
+  idempotencyKey?: string;
+  /** Dispatch time (epoch ms), kept by dead records (for a repeating job: when the job was dispatched). */
+  createdAt: number;
+  /** Encoded input; omitted means none. Empty bytes are stored as none. */
+  data?: Uint8Array;
+  /** Runs made; 0 for live jobs (retry counters live in the host's memory). */
+  attempts: number;
+  /** The last error message; dead records only. */
+  lastError?: string;
+  /** When the job was dead-lettered (epoch ms); dead records only. */
+  failedAt?: number;
+}
+
+/** Arguments of {@linkcode ActorProvider.dispatchJob}. */
+export interface DispatchJobRequest {
+  /** A new, globally unique, non-empty ID chosen by the caller (the host uses UUIDv7). */
+  jobId: string;
+  /** The actor type. */
+  actorType: string;
+  /** The actor ID. */
+  actorId: string;
+  /** The job method. */
+  method: string;
+  /** Encoded input; omitted or empty means none. */
+  data?: Uint8Array;
+  /** First due time, epoch ms. */
+  dueTime: number;
+  /** Repeat interval (opaque string); exclusive with `cron`. */
+  interval?: string;
+  /** Cron expression (opaque string); exclusive with `interval`. */
+  cron?: string;
+  /** Stored as given (epoch ms). */
+  ttl?: number;
+  /** When given, at most one live job of the actor holds this key. */
+  idempotencyKey?: string;
+  /** Dispatch time, epoch ms (the host derives it from the UUIDv7 `jobId`). */
+  createdAt: number;
+}
+
+/** Proof that a host holds a job's lease. */
+export interface JobLease {
+  /** The job ID; it never changes while the job is live. */
+  jobId: string;
+  /** Random per lease grant; renewal keeps it. */
+  leaseId: string;
+  /** The actor type. */
+  actorType: string;
+  /** The actor ID. */
+  actorId: string;
+  /** Due time when the lease was granted or last renewed, epoch ms. */
+  dueTime: number;
+}
+
+/** Arguments of {@linkcode ActorProvider.renewJobLeases}: as for alarms, with job leases. */
+export type RenewJobLeasesRequest = Omit<RenewLeasesRequest, "leases"> & {
+  /**
+   * Only these leases (invalid or foreign ones are skipped); omitted means
+   * every valid job lease of actors placed on `hostId`.
+   */
+  leases?: readonly JobLease[];
+};
+
+/** What {@linkcode ActorProvider.deadLetterLeasedJob} writes. */
+export interface DeadLetterRequest {
+  /**
+   * The dead record's ID: `lease.jobId` for a one-shot job (without `next`),
+   * a new unique ID for an occurrence of a repeating job (with `next`).
+   */
+  deadJobId: string;
+  /** Runs made, integer ≥ 0. */
+  attempts: number;
+  /** The last error message. */
+  lastError: string;
+  /** When the job failed, epoch ms. */
+  failedAt: number;
+  /** Repeating jobs: the live job moves to `next.dueTime` with its lease released. */
+  next?: { dueTime: number };
+}
+
 /** Arguments of {@linkcode ActorProvider.cleanup}. */
 export interface CleanupRequest {
   /** Integer ms ≥ 1: hosts dead by this measure are deleted. */
@@ -273,7 +383,7 @@ export interface ActorProvider {
 
   /**
    * Purges dead hosts (cascading their placements and clearing the alarm
-   * leases of those actors), then registers a new host with a fresh ID and
+   * and job leases of those actors), then registers a new host with a fresh ID and
    * `lastHealthCheck = now`.
    * Throws `HostAlreadyRegisteredError` if a healthy host has the same address;
    * concurrent registrations of one address yield one host.
@@ -287,7 +397,7 @@ export interface ActorProvider {
   heartbeat(hostId: string, healthCheckDeadlineMs: number): Promise<void>;
   /**
    * Deletes the host, its types and placements, and clears the leases of those
-   * actors' alarms (the alarms stay). Unknown IDs are ignored.
+   * actors' alarms and jobs (the alarms and jobs stay). Unknown IDs are ignored.
    */
   unregisterHost(hostId: string): Promise<void>;
   /** Healthy hosts, sorted by `hostId`. Reads only; purges nothing. */
@@ -331,7 +441,7 @@ export interface ActorProvider {
    * `activeOnly`) atomically picks a healthy host that registered the type,
    * is in `allowedHostIds` (when given) and is under its `concurrencyLimit`,
    * and records the placement. Replacing a placement on a dead host clears
-   * the leases of the actor's alarms. Concurrent calls for one actor, from any
+   * the leases of the actor's alarms and jobs. Concurrent calls for one actor, from any
    * number of processes, yield one placement.
    *
    * Checks run in this order, before any change:
@@ -345,7 +455,7 @@ export interface ActorProvider {
    */
   lookupActor(req: LookupActorRequest): Promise<ActorPlacement>;
   /**
-   * Removes the actor's placement and clears the leases of its alarms. With
+   * Removes the actor's placement and clears the leases of its alarms and jobs. With
    * `hostId`, removes it only if it is on that host. Returns whether a placement was removed.
    */
   removeActor(actorType: string, actorId: string, hostId?: string): Promise<boolean>;
@@ -417,11 +527,84 @@ export interface ActorProvider {
   /** Releases a lease so any host may fetch the alarm. Throws `AlarmNotFoundError` if the lease is invalid. */
   releaseAlarmLease(lease: AlarmLease): Promise<void>;
 
+  // -- jobs ----------------------------------------------------------------
+
+  /**
+   * Stores a new live job, unless a live job (pending or active) of the same
+   * actor holds `req.idempotencyKey`: then resolves with that job's ID and
+   * `created: false`, changing nothing. The key is unique among the actor's
+   * live jobs only (dead records do not hold it); jobs and alarms are
+   * separate namespaces. Empty `data` is stored as none. `interval` and
+   * `cron` together are a `TypeError`. A `jobId` already used by a live job
+   * or dead record rejects with `ProviderError`.
+   */
+  dispatchJob(req: DispatchJobRequest): Promise<{ jobId: string; created: boolean }>;
+  /** The live job or dead record with this ID. Throws `JobNotFoundError` if there is neither. */
+  getJob(jobId: string): Promise<JobRecord>;
+  /** The actor's live jobs and dead records, ordered by `createdAt`, then `jobId` (UTF-16 code-unit order). */
+  listJobs(actorType: string, actorId: string): Promise<JobRecord[]>;
+  /**
+   * Deletes a live job, leased or not (its lease becomes invalid and its key
+   * free). Throws `JobNotFoundError` if the job is unknown or dead-lettered.
+   */
+  cancelJob(jobId: string): Promise<void>;
+  /**
+   * Atomically deletes the dead record `jobId` and stores a fresh one-shot
+   * live job `fresh.jobId` of the same actor, method and data, with no key,
+   * interval, cron or ttl. Throws `JobNotFoundError` if `jobId` is not a dead record.
+   */
+  retryDeadJob(jobId: string, fresh: { jobId: string; dueTime: number; createdAt: number }): Promise<void>;
+  /** Deletes a dead record. Throws `JobNotFoundError` if there is none with this ID. */
+  deleteDeadJob(jobId: string): Promise<void>;
+  /**
+   * Leases due jobs exactly as {@linkcode fetchAndLeaseAlarms} leases alarms:
+   * up to `batchSize` jobs due by now + `fetchAheadMs`, ordered by due time,
+   * whose lease is free or expired, whose type `hostId` serves, and whose
+   * actor is unplaced, placed on `hostId` or placed on a dead host; actors not
+   * on `hostId` are placed there while it is under its `concurrencyLimit` and
+   * not draining. Concurrent callers never lease one job twice. Returns `[]`
+   * if `hostId` is unknown or dead. Alarms are not touched.
+   */
+  fetchAndLeaseJobs(req: FetchAlarmsRequest): Promise<JobLease[]>;
+  /**
+   * Extends valid job leases held for actors placed on `hostId`, as
+   * {@linkcode renewAlarmLeases} does for alarms. Returns those renewed,
+   * ordered by due time, each once, with the same `leaseId` and the current due time.
+   */
+  renewJobLeases(req: RenewJobLeasesRequest): Promise<JobLease[]>;
+  /**
+   * The job (status `active`), if `lease` is still valid. Throws
+   * `JobNotFoundError` otherwise (cancelled, completed, released, lease lost or expired).
+   */
+  getLeasedJob(lease: JobLease): Promise<JobRecord>;
+  /**
+   * A successful run. Without `next`, deletes the job (freeing its key); with
+   * `next`, moves it to `next.dueTime` and releases the lease. Throws
+   * `JobNotFoundError` if the lease is invalid.
+   */
+  completeLeasedJob(lease: JobLease, next?: { dueTime: number }): Promise<void>;
+  /**
+   * Releases the lease and sets the due time (a retry later, or a host
+   * declining the job), so any host may fetch it. Throws `JobNotFoundError` if the lease is invalid.
+   */
+  releaseLeasedJob(lease: JobLease, update: { dueTime: number }): Promise<void>;
+  /**
+   * Dead-letters the leased job in one transaction. Without `dead.next` (a
+   * one-shot job; `deadJobId` must equal `lease.jobId`, else `TypeError`) the
+   * job moves to the dead-letter store with every property, freeing its key.
+   * With `dead.next` (a repeating job; `deadJobId` must differ from
+   * `lease.jobId`, else `TypeError`) a dead record `deadJobId` is written
+   * with the job's actor, method, data, interval, cron, `createdAt` and the
+   * failed occurrence's due time, and the live job moves to `next.dueTime`
+   * with its lease released, keeping its key. Throws `JobNotFoundError` if the lease is invalid.
+   */
+  deadLetterLeasedJob(lease: JobLease, dead: DeadLetterRequest): Promise<void>;
+
   // -- maintenance ---------------------------------------------------------
 
   /**
    * Deletes expired state and dead hosts (cascading as `unregisterHost` does)
-   * and returns the counts. Never deletes alarms. Safe to call from many
+   * and returns the counts. Never deletes alarms, jobs or dead records. Safe to call from many
    * hosts at once. The provider also runs this itself every
    * `cleanupIntervalMs` while acquired, using the largest
    * `healthCheckDeadlineMs` it has seen in `registerHost` (expired state only

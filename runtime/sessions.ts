@@ -53,10 +53,30 @@ const METHODS: Record<string, (a: unknown[]) => string | undefined> = {
   updateLeasedAlarm: () => undefined,
   deleteLeasedAlarm: () => undefined,
   releaseAlarmLease: () => undefined,
+  dispatchJob: () => undefined,
+  getJob: () => undefined,
+  listJobs: () => undefined,
+  cancelJob: () => undefined,
+  retryDeadJob: () => undefined,
+  deleteDeadJob: () => undefined,
+  fetchAndLeaseJobs: (a) => (a[0] as { hostId?: string })?.hostId ?? "",
+  renewJobLeases: (a) => (a[0] as { hostId?: string })?.hostId ?? "",
+  getLeasedJob: () => undefined,
+  completeLeasedJob: () => undefined,
+  releaseLeasedJob: () => undefined,
+  deadLetterLeasedJob: () => undefined,
 };
 
 /** Methods a client-only session may not call: it is never a placement target. */
-const HOST_ONLY = new Set(["registerHost", "heartbeat", "setHostDraining", "fetchAndLeaseAlarms", "renewAlarmLeases"]);
+const HOST_ONLY = new Set([
+  "registerHost",
+  "heartbeat",
+  "setHostDraining",
+  "fetchAndLeaseAlarms",
+  "renewAlarmLeases",
+  "fetchAndLeaseJobs",
+  "renewJobLeases",
+]);
 
 /**
  * The registry of live sessions and the RPC dispatcher.

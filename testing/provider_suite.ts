@@ -11,6 +11,7 @@ import { clusterCases } from "./_suite/cluster.ts";
 import { fetchCases } from "./_suite/fetch.ts";
 import type { SuiteCase } from "./_suite/helpers.ts";
 import { hostCases } from "./_suite/hosts.ts";
+import { jobCases } from "./_suite/jobs.ts";
 import { leaseCases } from "./_suite/leases.ts";
 import { maintenanceCases } from "./_suite/maintenance.ts";
 import { placementCases } from "./_suite/placement.ts";
@@ -50,6 +51,7 @@ const CASES: readonly SuiteCase[] = [
   ...alarmCases,
   ...fetchCases,
   ...leaseCases,
+  ...jobCases,
   ...maintenanceCases,
   ...clusterCases,
 ];

@@ -63,6 +63,11 @@ export class AlarmTable {
     return row !== undefined && row.leaseId === lease.leaseId && hasValidLease(row, now) ? row : undefined;
   }
 
+  /** The row's ID, the tiebreak of due-time order. */
+  idOf(row: AlarmRow): string {
+    return row.alarmId;
+  }
+
   /** The alarms of one actor. */
   ofActor(key: string): Iterable<AlarmRow> {
     return this.#byActor.get(key) ?? [];
@@ -152,7 +157,7 @@ export class AlarmTable {
 
   #enqueue(row: AlarmRow): void {
     this.#unqueue(row);
-    row.entry = { dueTime: row.dueTime, alarmId: row.alarmId, row };
+    row.entry = { dueTime: row.dueTime, id: row.alarmId, row };
     this.#queue.push(row.entry);
   }
 
@@ -168,7 +173,10 @@ export class AlarmTable {
 }
 
 /** Whether a row holds a lease that has not expired at `now` (a lease ends at its expiry instant). */
-export function hasValidLease(row: AlarmRow, now: number): boolean {
+export function hasValidLease(
+  row: { readonly leaseId: string | undefined; readonly leaseExpiresAt: number | undefined },
+  now: number,
+): boolean {
   return row.leaseId !== undefined && row.leaseExpiresAt !== undefined && row.leaseExpiresAt > now;
 }
 

@@ -1,6 +1,6 @@
 /**
- * A binary min-heap ordered by `(dueTime, alarmId)`: the due-time index of the
- * memory provider's alarm table. A fetch pops only the alarms due within its
+ * A binary min-heap ordered by `(dueTime, id)`: the due-time index of the
+ * memory provider's alarm and job tables. A fetch pops only the alarms due within its
  * window, so far-future alarms are never touched.
  *
  * Entries are deleted lazily: the table marks an entry stale when its alarm is
@@ -13,7 +13,8 @@
 /** One heap entry. */
 export interface DueEntry {
   readonly dueTime: number;
-  readonly alarmId: string;
+  /** The row's ID (alarm or job ID), the tiebreak between equal due times. */
+  readonly id: string;
 }
 
 /**
@@ -22,10 +23,10 @@ export interface DueEntry {
  * @example
  * ```ts
  * import { DueQueue } from "./_due_queue.ts";
- * const q = new DueQueue<{ dueTime: number; alarmId: string }>();
- * q.push({ dueTime: 20, alarmId: "b" });
- * q.push({ dueTime: 10, alarmId: "a" });
- * console.log(q.pop()?.alarmId); // a
+ * const q = new DueQueue<{ dueTime: number; id: string }>();
+ * q.push({ dueTime: 20, id: "b" });
+ * q.push({ dueTime: 10, id: "a" });
+ * console.log(q.pop()?.id); // a
  * ```
  */
 export class DueQueue<T extends DueEntry> {
@@ -105,9 +106,9 @@ export class DueQueue<T extends DueEntry> {
   }
 }
 
-/** Orders by due time, then by alarm ID so that equal due times are stable. */
+/** Orders by due time, then by ID so that equal due times are stable. */
 function less(a: DueEntry, b: DueEntry): boolean {
-  return a.dueTime < b.dueTime || (a.dueTime === b.dueTime && a.alarmId < b.alarmId);
+  return a.dueTime < b.dueTime || (a.dueTime === b.dueTime && a.id < b.id);
 }
 
 function swap<T>(heap: T[], i: number, j: number): void {

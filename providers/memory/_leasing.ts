@@ -1,33 +1,57 @@
 /**
- * Lease grants and renewals of the memory provider. Each computes first and
- * mutates last, so a call either fully applies or leaves the tables as they were.
+ * Lease grants and renewals of the memory provider, shared by alarms and
+ * jobs. Each computes first and mutates last, so a call either fully applies
+ * or leaves the tables as they were.
  *
  * @module
  */
 
-import type { FetchAlarmsRequest, RenewLeasesRequest } from "../types.ts";
-import { type AlarmRow, type AlarmTable, hasValidLease } from "./_alarms.ts";
+import type { FetchAlarmsRequest } from "../types.ts";
+import { hasValidLease } from "./_alarms.ts";
 import type { HostTable } from "./_hosts.ts";
 
-interface Pick {
-  row: AlarmRow;
+/** A row that can be leased: an alarm or a job. */
+export interface LeasableRow {
+  readonly actorKey: string;
+  readonly actorType: string;
+  readonly actorId: string;
+  dueTime: number;
+  leaseId: string | undefined;
+  leaseExpiresAt: number | undefined;
+}
+
+/** What leasing needs of a table of leasable rows. */
+export interface LeasableTable<R extends LeasableRow, L> {
+  /** Visits live rows due at or before `horizon` in due order until `visit` returns `false`. */
+  scanDue(horizon: number, visit: (row: R) => boolean): void;
+  /** The row `lease` is for, if the lease is still valid at `now`. */
+  leased(lease: L, now: number): R | undefined;
+  /** The rows of one actor. */
+  ofActor(key: string): Iterable<R>;
+  /** The row's ID, the tiebreak of due-time order. */
+  idOf(row: R): string;
+}
+
+interface Pick<R> {
+  row: R;
   /** Whether the actor must be placed on the fetching host first. */
   place: boolean;
 }
 
 /**
- * Leases up to `batchSize` alarms due by `now + fetchAheadMs` for `hostId`.
+ * Leases up to `batchSize` alarms (or jobs) due by `now + fetchAheadMs` for `hostId`.
  *
- * An alarm qualifies when its lease is free or expired, the host serves its
+ * A row qualifies when its lease is free or expired, the host serves its
  * type, and its actor is unplaced, placed on the host, or placed on a dead
  * host. Actors not yet on the host are placed there while the host has room
- * for their type; an alarm whose actor does not fit is skipped.
+ * for their type; a row whose actor does not fit is skipped.
  *
  * @param hosts The host and placement tables.
- * @param alarms The alarm table.
+ * @param table The alarm or job table.
  * @param req The validated request.
  * @param now The current time in epoch ms.
- * @returns The leased rows in `(dueTime, alarmId)` order.
+ * @param clearLeases Clears every lease (alarms and jobs) of an actor whose dead placement is replaced.
+ * @returns The leased rows in `(dueTime, id)` order.
  *
  * @example
  * ```ts
@@ -35,18 +59,24 @@ interface Pick {
  * import { AlarmTable } from "./_alarms.ts";
  * import { HostTable } from "./_hosts.ts";
  * const req = { hostId: "h", healthCheckDeadlineMs: 1, fetchAheadMs: 0, batchSize: 1, leaseDurationMs: 1 };
- * console.log(fetchAndLease(new HostTable(), new AlarmTable(), req, 0)); // []
+ * console.log(fetchAndLease(new HostTable(), new AlarmTable(), req, 0, () => {})); // []
  * ```
  */
-export function fetchAndLease(hosts: HostTable, alarms: AlarmTable, req: FetchAlarmsRequest, now: number): AlarmRow[] {
+export function fetchAndLease<R extends LeasableRow, L>(
+  hosts: HostTable,
+  table: LeasableTable<R, L>,
+  req: FetchAlarmsRequest,
+  now: number,
+  clearLeases: (actorKey: string) => void,
+): R[] {
   const host = hosts.hosts.get(req.hostId);
   if (host === undefined || !hosts.isHealthy(host.hostId, now, req.healthCheckDeadlineMs)) return [];
 
   // Plan: walk the due-ordered index, reserving capacity as actors are claimed.
   const room = new Map<string, number>();
   const claimed = new Set<string>();
-  const picks: Pick[] = [];
-  alarms.scanDue(now + req.fetchAheadMs, (row) => {
+  const picks: Pick<R>[] = [];
+  table.scanDue(now + req.fetchAheadMs, (row) => {
     if (!host.types.has(row.actorType) || hasValidLease(row, now)) return true;
     let place = false;
     if (!claimed.has(row.actorKey)) {
@@ -67,7 +97,7 @@ export function fetchAndLease(hosts: HostTable, alarms: AlarmTable, req: FetchAl
   // Apply: placements first (replacing a dead host's row clears that actor's leases), then leases.
   for (const { row, place } of picks) {
     if (!place) continue;
-    if (hosts.placement(row.actorKey) !== undefined) alarms.clearLeases(row.actorKey);
+    if (hosts.placement(row.actorKey) !== undefined) clearLeases(row.actorKey);
     const idleTimeoutMs = host.types.get(row.actorType)!.idleTimeoutMs;
     hosts.place({
       actorKey: row.actorKey,
@@ -85,10 +115,10 @@ export function fetchAndLease(hosts: HostTable, alarms: AlarmTable, req: FetchAl
 }
 
 /**
- * Extends valid leases of actors placed on `req.hostId`: the given ones, or
+ * Extends valid leases (alarms or jobs) of actors placed on `req.hostId`: the given ones, or
  * every such lease when `req.leases` is omitted.
  *
- * @returns The renewed rows in `(dueTime, alarmId)` order.
+ * @returns The renewed rows in `(dueTime, id)` order.
  *
  * @example
  * ```ts
@@ -98,19 +128,24 @@ export function fetchAndLease(hosts: HostTable, alarms: AlarmTable, req: FetchAl
  * console.log(renewLeases(new HostTable(), new AlarmTable(), { hostId: "h", leaseDurationMs: 1 }, 0)); // []
  * ```
  */
-export function renewLeases(hosts: HostTable, alarms: AlarmTable, req: RenewLeasesRequest, now: number): AlarmRow[] {
-  const rows = new Set<AlarmRow>();
+export function renewLeases<R extends LeasableRow, L>(
+  hosts: HostTable,
+  table: LeasableTable<R, L>,
+  req: { hostId: string; leaseDurationMs: number; leases?: readonly L[] },
+  now: number,
+): R[] {
+  const rows = new Set<R>();
   if (req.leases !== undefined) {
     for (const lease of req.leases) {
-      const row = alarms.leased(lease, now);
+      const row = table.leased(lease, now);
       if (row !== undefined && hosts.placement(row.actorKey)?.hostId === req.hostId) rows.add(row);
     }
   } else {
     for (const key of hosts.actorsOn(req.hostId)) {
-      for (const row of alarms.ofActor(key)) if (hasValidLease(row, now)) rows.add(row);
+      for (const row of table.ofActor(key)) if (hasValidLease(row, now)) rows.add(row);
     }
   }
-  const renewed = [...rows].sort((a, b) => a.dueTime - b.dueTime || (a.alarmId < b.alarmId ? -1 : 1));
+  const renewed = [...rows].sort((a, b) => a.dueTime - b.dueTime || (table.idOf(a) < table.idOf(b) ? -1 : 1));
   for (const row of renewed) row.leaseExpiresAt = now + req.leaseDurationMs;
   return renewed;
 }

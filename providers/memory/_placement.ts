@@ -7,7 +7,6 @@
 
 import { ActorNotActiveError, ActorTypeUnsupportedError, NoHostError } from "../../errors.ts";
 import type { ActorPlacement, LookupActorRequest } from "../types.ts";
-import type { AlarmTable } from "./_alarms.ts";
 import { actorKey, type HostTable } from "./_hosts.ts";
 import { show } from "./_validate.ts";
 
@@ -19,10 +18,10 @@ import { show } from "./_validate.ts";
  * `activeOnly` gives `ActorNotActiveError`; then no healthy host serving the
  * type gives `ActorTypeUnsupportedError`; then no allowed host with room
  * gives `NoHostError`. Replacing a placement on a dead host clears the
- * leases of the actor's alarms, as removing it would.
+ * leases of the actor's alarms and jobs, as removing it would.
  *
  * @param hosts The host and placement tables.
- * @param alarms The alarm table (for lease clearing).
+ * @param clearLeases Clears every lease (alarms and jobs) of an actor.
  * @param req The validated request.
  * @param now The current time in epoch ms.
  * @returns The placement.
@@ -30,11 +29,10 @@ import { show } from "./_validate.ts";
  * @example
  * ```ts
  * import { lookupPlacement } from "./_placement.ts";
- * import { AlarmTable } from "./_alarms.ts";
  * import { HostTable } from "./_hosts.ts";
  * const req = { actorType: "t", actorId: "a", activeOnly: true, healthCheckDeadlineMs: 1 };
  * try {
- *   lookupPlacement(new HostTable(), new AlarmTable(), req, 0);
+ *   lookupPlacement(new HostTable(), () => {}, req, 0);
  * } catch (err) {
  *   console.log((err as Error).name); // ActorNotActiveError
  * }
@@ -42,7 +40,7 @@ import { show } from "./_validate.ts";
  */
 export function lookupPlacement(
   hosts: HostTable,
-  alarms: AlarmTable,
+  clearLeases: (actorKey: string) => void,
   req: LookupActorRequest,
   now: number,
 ): ActorPlacement {
@@ -74,7 +72,7 @@ export function lookupPlacement(
 
   const host = eligible[Math.floor(Math.random() * eligible.length)];
   const idleTimeoutMs = host.types.get(actorType)!.idleTimeoutMs;
-  if (existing !== undefined) alarms.clearLeases(key);
+  if (existing !== undefined) clearLeases(key);
   hosts.place({ actorKey: key, actorType, actorId, hostId: host.hostId, idleTimeoutMs });
   return { hostId: host.hostId, address: host.address, idleTimeoutMs };
 }

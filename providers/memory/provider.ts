@@ -13,6 +13,7 @@ import {
   ClusterFullError,
   HostAlreadyRegisteredError,
   HostUnregisteredError,
+  JobNotFoundError,
   MaxHostsMismatchError,
   PlacementLostError,
   ProviderError,
@@ -27,18 +28,33 @@ import type {
   CleanupRequest,
   CleanupResult,
   Clock,
+  DeadLetterRequest,
   DeleteStateOptions,
+  DispatchJobRequest,
   FetchAlarmsRequest,
   HostRecord,
+  JobLease,
+  JobRecord,
   ListStatesRequest,
   LookupActorRequest,
   RegisterHostRequest,
+  RenewJobLeasesRequest,
   RenewLeasesRequest,
   SetStateRequest,
   StatePage,
 } from "../types.ts";
 import { type AlarmRow, AlarmTable, sameProps, toLease, toRecord } from "./_alarms.ts";
 import { actorKey, type HostRow, HostTable, readHostTypes } from "./_hosts.ts";
+import {
+  checkDeadLetter,
+  checkDispatch,
+  checkDue,
+  checkFetch,
+  checkFresh,
+  checkJobLease,
+  checkRenew,
+} from "./_job_checks.ts";
+import { byCreation, deadJobRecord, type JobRow, JobTable, liveJobRecord, toJobLease } from "./_jobs.ts";
 import { StateTable } from "./_states.ts";
 import { checkBytes, checkHostId, checkInteger, checkString, checkTime, show } from "./_validate.ts";
 import { fetchAndLease, renewLeases } from "./_leasing.ts";
@@ -98,6 +114,11 @@ class MemoryProvider implements ActorProvider {
   readonly #hosts = new HostTable();
   readonly #states = new StateTable();
   readonly #alarms = new AlarmTable();
+  readonly #jobs = new JobTable();
+  readonly #clearLeases = (key: string): void => {
+    this.#alarms.clearLeases(key);
+    this.#jobs.clearLeases(key);
+  };
   readonly #claims = new Map<string, number>();
   #refs = 0;
   #timer: ReturnType<typeof setInterval> | undefined;
@@ -183,7 +204,7 @@ class MemoryProvider implements ActorProvider {
   unregisterHost(hostId: string): Promise<void> {
     return settle(() => {
       this.#now("unregisterHost");
-      for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+      for (const key of this.#hosts.removeHost(hostId)) this.#clearLeases(key);
     });
   }
 
@@ -214,7 +235,7 @@ class MemoryProvider implements ActorProvider {
       checkString("evictHost", "hostId", hostId);
       // One process: a peer that cannot reach the host is the only evidence there is.
       if (!this.#hosts.hosts.has(hostId)) return false;
-      for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+      for (const key of this.#hosts.removeHost(hostId)) this.#clearLeases(key);
       return true;
     });
   }
@@ -241,7 +262,7 @@ class MemoryProvider implements ActorProvider {
     return settle(() => {
       const now = this.#now("lookupActor");
       checkInteger("lookupActor", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
-      return lookupPlacement(this.#hosts, this.#alarms, req, now);
+      return lookupPlacement(this.#hosts, this.#clearLeases, req, now);
     });
   }
 
@@ -252,7 +273,7 @@ class MemoryProvider implements ActorProvider {
       const existing = this.#hosts.placement(key);
       if (existing === undefined || (hostId !== undefined && existing.hostId !== hostId)) return false;
       this.#hosts.removePlacement(key);
-      this.#alarms.clearLeases(key);
+      this.#clearLeases(key);
       return true;
     });
   }
@@ -357,7 +378,7 @@ class MemoryProvider implements ActorProvider {
       checkInteger("fetchAndLeaseAlarms", "fetchAheadMs", req.fetchAheadMs, 0);
       checkInteger("fetchAndLeaseAlarms", "batchSize", req.batchSize, 1);
       checkInteger("fetchAndLeaseAlarms", "leaseDurationMs", req.leaseDurationMs, 1);
-      return fetchAndLease(this.#hosts, this.#alarms, req, now).map(toLease);
+      return fetchAndLease(this.#hosts, this.#alarms, req, now, this.#clearLeases).map(toLease);
     });
   }
 
@@ -403,6 +424,193 @@ class MemoryProvider implements ActorProvider {
     });
   }
 
+  // -- jobs ----------------------------------------------------------------
+
+  dispatchJob(req: DispatchJobRequest): Promise<{ jobId: string; created: boolean }> {
+    return settle(() => {
+      this.#now("dispatchJob");
+      checkDispatch("dispatchJob", req);
+      const key = actorKey(req.actorType, req.actorId);
+      if (req.idempotencyKey !== undefined) {
+        const holder = this.#jobs.withKey(key, req.idempotencyKey);
+        if (holder !== undefined) return { jobId: holder.jobId, created: false };
+      }
+      if (this.#jobs.live(req.jobId) !== undefined || this.#jobs.dead(req.jobId) !== undefined) {
+        throw new ProviderError(`Cannot dispatchJob: job ID ${show(req.jobId)} is already in use`);
+      }
+      this.#jobs.insert({
+        jobId: req.jobId,
+        actorKey: key,
+        actorType: req.actorType,
+        actorId: req.actorId,
+        method: req.method,
+        dueTime: req.dueTime,
+        interval: req.interval,
+        cron: req.cron,
+        ttl: req.ttl,
+        idempotencyKey: req.idempotencyKey,
+        createdAt: req.createdAt,
+        data: req.data === undefined || req.data.length === 0 ? undefined : req.data.slice(),
+        leaseId: undefined,
+        leaseExpiresAt: undefined,
+        entry: undefined,
+      });
+      return { jobId: req.jobId, created: true };
+    });
+  }
+
+  getJob(jobId: string): Promise<JobRecord> {
+    return settle(() => {
+      const now = this.#now("getJob");
+      checkString("getJob", "jobId", jobId);
+      const live = this.#jobs.live(jobId);
+      if (live !== undefined) return liveJobRecord(live, now);
+      const dead = this.#jobs.dead(jobId);
+      if (dead !== undefined) return deadJobRecord(dead);
+      throw new JobNotFoundError(`Cannot get job: job ${show(jobId)} does not exist`);
+    });
+  }
+
+  listJobs(actorType: string, actorId: string): Promise<JobRecord[]> {
+    return settle(() => {
+      const now = this.#now("listJobs");
+      checkString("listJobs", "actorType", actorType);
+      checkString("listJobs", "actorId", actorId);
+      const key = actorKey(actorType, actorId);
+      return [
+        ...[...this.#jobs.ofActor(key)].map((row) => liveJobRecord(row, now)),
+        ...[...this.#jobs.deadOfActor(key)].map(deadJobRecord),
+      ].sort(byCreation);
+    });
+  }
+
+  cancelJob(jobId: string): Promise<void> {
+    return settle(() => {
+      this.#now("cancelJob");
+      checkString("cancelJob", "jobId", jobId);
+      const row = this.#jobs.live(jobId);
+      if (row === undefined) throw new JobNotFoundError(`Cannot cancel job: job ${show(jobId)} is not live`);
+      this.#jobs.delete(row);
+    });
+  }
+
+  retryDeadJob(jobId: string, fresh: { jobId: string; dueTime: number; createdAt: number }): Promise<void> {
+    return settle(() => {
+      this.#now("retryDeadJob");
+      checkString("retryDeadJob", "jobId", jobId);
+      checkFresh("retryDeadJob", fresh);
+      const dead = this.#jobs.dead(jobId);
+      if (dead === undefined) {
+        throw new JobNotFoundError(`Cannot retry job: job ${show(jobId)} is not dead-lettered`);
+      }
+      if (this.#jobs.live(fresh.jobId) !== undefined || (fresh.jobId !== jobId && this.#jobs.dead(fresh.jobId))) {
+        throw new ProviderError(`Cannot retryDeadJob: job ID ${show(fresh.jobId)} is already in use`);
+      }
+      this.#jobs.deleteDead(dead);
+      this.#jobs.insert({
+        jobId: fresh.jobId,
+        actorKey: dead.actorKey,
+        actorType: dead.actorType,
+        actorId: dead.actorId,
+        method: dead.method,
+        dueTime: fresh.dueTime,
+        interval: undefined,
+        cron: undefined,
+        ttl: undefined,
+        idempotencyKey: undefined,
+        createdAt: fresh.createdAt,
+        data: dead.data,
+        leaseId: undefined,
+        leaseExpiresAt: undefined,
+        entry: undefined,
+      });
+    });
+  }
+
+  deleteDeadJob(jobId: string): Promise<void> {
+    return settle(() => {
+      this.#now("deleteDeadJob");
+      checkString("deleteDeadJob", "jobId", jobId);
+      const dead = this.#jobs.dead(jobId);
+      if (dead === undefined) {
+        throw new JobNotFoundError(`Cannot delete dead job: job ${show(jobId)} is not dead-lettered`);
+      }
+      this.#jobs.deleteDead(dead);
+    });
+  }
+
+  fetchAndLeaseJobs(req: FetchAlarmsRequest): Promise<JobLease[]> {
+    return settle(() => {
+      const now = this.#now("fetchAndLeaseJobs");
+      checkFetch("fetchAndLeaseJobs", req);
+      return fetchAndLease(this.#hosts, this.#jobs, req, now, this.#clearLeases).map(toJobLease);
+    });
+  }
+
+  renewJobLeases(req: RenewJobLeasesRequest): Promise<JobLease[]> {
+    return settle(() => {
+      const now = this.#now("renewJobLeases");
+      checkRenew("renewJobLeases", req);
+      return renewLeases(this.#hosts, this.#jobs, req, now).map(toJobLease);
+    });
+  }
+
+  getLeasedJob(lease: JobLease): Promise<JobRecord> {
+    return settle(() => {
+      const now = this.#now("getLeasedJob");
+      return liveJobRecord(this.#leasedJobOrThrow("getLeasedJob", lease, now), now);
+    });
+  }
+
+  completeLeasedJob(lease: JobLease, next?: { dueTime: number }): Promise<void> {
+    return settle(() => {
+      const now = this.#now("completeLeasedJob");
+      checkDue("completeLeasedJob", "next", next, true);
+      const row = this.#leasedJobOrThrow("completeLeasedJob", lease, now);
+      if (next === undefined) this.#jobs.delete(row);
+      else this.#jobs.reschedule(row, next.dueTime);
+    });
+  }
+
+  releaseLeasedJob(lease: JobLease, update: { dueTime: number }): Promise<void> {
+    return settle(() => {
+      const now = this.#now("releaseLeasedJob");
+      checkDue("releaseLeasedJob", "update", update, false);
+      this.#jobs.reschedule(this.#leasedJobOrThrow("releaseLeasedJob", lease, now), update.dueTime);
+    });
+  }
+
+  deadLetterLeasedJob(lease: JobLease, dead: DeadLetterRequest): Promise<void> {
+    return settle(() => {
+      const now = this.#now("deadLetterLeasedJob");
+      checkDeadLetter("deadLetterLeasedJob", lease, dead);
+      const row = this.#leasedJobOrThrow("deadLetterLeasedJob", lease, now);
+      const repeating = dead.next !== undefined;
+      if (repeating && (this.#jobs.live(dead.deadJobId) !== undefined || this.#jobs.dead(dead.deadJobId))) {
+        throw new ProviderError(`Cannot deadLetterLeasedJob: job ID ${show(dead.deadJobId)} is already in use`);
+      }
+      this.#jobs.insertDead({
+        jobId: dead.deadJobId,
+        actorKey: row.actorKey,
+        actorType: row.actorType,
+        actorId: row.actorId,
+        method: row.method,
+        dueTime: row.dueTime,
+        interval: row.interval,
+        cron: row.cron,
+        ttl: repeating ? undefined : row.ttl,
+        idempotencyKey: repeating ? undefined : row.idempotencyKey,
+        createdAt: row.createdAt,
+        data: row.data,
+        attempts: dead.attempts,
+        lastError: dead.lastError,
+        failedAt: dead.failedAt,
+      });
+      if (dead.next === undefined) this.#jobs.delete(row);
+      else this.#jobs.reschedule(row, dead.next.dueTime);
+    });
+  }
+
   // -- maintenance ---------------------------------------------------------
 
   cleanup(req: CleanupRequest): Promise<CleanupResult> {
@@ -439,9 +647,20 @@ class MemoryProvider implements ActorProvider {
   #purgeDeadHosts(now: number, deadlineMs: number): number {
     const dead = this.#hosts.deadHostIds(now, deadlineMs);
     for (const hostId of dead) {
-      for (const key of this.#hosts.removeHost(hostId)) this.#alarms.clearLeases(key);
+      for (const key of this.#hosts.removeHost(hostId)) this.#clearLeases(key);
     }
     return dead.length;
+  }
+
+  #leasedJobOrThrow(method: string, lease: JobLease, now: number): JobRow {
+    checkJobLease(method, lease);
+    const row = this.#jobs.leased(lease, now);
+    if (row === undefined) {
+      throw new JobNotFoundError(
+        `Cannot ${method}: lease ${show(lease.leaseId)} of job ${show(lease.jobId)} is no longer valid`,
+      );
+    }
+    return row;
   }
 
   #alarmOrThrow(action: string, actorType: string, actorId: string, name: string): AlarmRow {

@@ -16,7 +16,10 @@
  *   UTF-16 code-unit order, which `listStates` promises.
  * - `<p>_host_types.actor_count` counts the type's placements on the host. Two
  *   statement-level triggers keep it exact, and the DELETE one also clears the
- *   alarm leases of removed placements (directly or by cascade from a host).
+ *   alarm and job leases of removed placements (directly or by cascade from a host).
+ * - `<p>_jobs` holds live jobs; an idempotency key is unique among the live
+ *   jobs of one actor (a partial unique index). `<p>_dead_jobs` holds
+ *   dead-letter records, which hold no key.
  *   Placement transactions lock these rows (`FOR UPDATE`) before reading the
  *   count, so `concurrencyLimit` holds across processes.
  *
@@ -118,16 +121,74 @@ CREATE TRIGGER {p}_placements_removed AFTER DELETE ON {p}_active_actors
   REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {p}_placements_removed();
 `;
 
+/** Version 2: durable jobs and their dead-letter store; placement removal also clears job leases. */
+const V2_JOBS = `
+CREATE TABLE {p}_jobs (
+  job_id text COLLATE "C" NOT NULL PRIMARY KEY,
+  actor_type text COLLATE "C" NOT NULL,
+  actor_id text COLLATE "C" NOT NULL,
+  method text NOT NULL,
+  due_time bigint NOT NULL,
+  interval text,
+  cron text,
+  ttl bigint,
+  idempotency_key text COLLATE "C",
+  created_at bigint NOT NULL,
+  data bytea,
+  lease_id text COLLATE "C",
+  lease_expiration bigint
+);
+CREATE INDEX {p}_jobs_actor_idx ON {p}_jobs (actor_type, actor_id);
+CREATE UNIQUE INDEX {p}_jobs_key_idx ON {p}_jobs (actor_type, actor_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX {p}_jobs_due_idx ON {p}_jobs (due_time, job_id);
+CREATE UNIQUE INDEX {p}_jobs_lease_idx ON {p}_jobs (lease_id) WHERE lease_id IS NOT NULL;
+
+CREATE TABLE {p}_dead_jobs (
+  job_id text COLLATE "C" NOT NULL PRIMARY KEY,
+  actor_type text COLLATE "C" NOT NULL,
+  actor_id text COLLATE "C" NOT NULL,
+  method text NOT NULL,
+  due_time bigint NOT NULL,
+  interval text,
+  cron text,
+  ttl bigint,
+  idempotency_key text COLLATE "C",
+  created_at bigint NOT NULL,
+  data bytea,
+  attempts integer NOT NULL,
+  last_error text NOT NULL,
+  failed_at bigint NOT NULL
+);
+CREATE INDEX {p}_dead_jobs_actor_idx ON {p}_dead_jobs (actor_type, actor_id);
+
+CREATE OR REPLACE FUNCTION {p}_placements_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {p}_alarms al SET lease_id = NULL, lease_expiration = NULL
+  FROM old_rows o
+  WHERE al.actor_type = o.actor_type AND al.actor_id = o.actor_id AND al.lease_id IS NOT NULL;
+  UPDATE {p}_jobs j SET lease_id = NULL, lease_expiration = NULL
+  FROM old_rows o
+  WHERE j.actor_type = o.actor_type AND j.actor_id = o.actor_id AND j.lease_id IS NOT NULL;
+  UPDATE {p}_host_types t SET actor_count = t.actor_count - o.n
+  FROM (SELECT host_id, actor_type, count(*)::integer AS n FROM old_rows GROUP BY 1, 2 ORDER BY 1, 2) o
+  WHERE t.host_id = o.host_id AND t.actor_type = o.actor_type;
+  RETURN NULL;
+END $$;
+`;
+
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly string[] = [V1_INITIAL];
+export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_JOBS];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
 
 /** Every table a prefix owns (dropping these, with `CASCADE`, removes the functions' triggers too). */
 export function tableNames(prefix: string): string[] {
-  return ["alarms", "state", "active_actors", "host_types", "hosts", "metadata", "migrations"].map((t) =>
-    `${prefix}_${t}`
+  return ["jobs", "dead_jobs", "alarms", "state", "active_actors", "host_types", "hosts", "metadata", "migrations"].map(
+    (
+      t,
+    ) => `${prefix}_${t}`,
   );
 }
 

@@ -14,12 +14,17 @@ import type {
   AlarmRecord,
   CleanupRequest,
   CleanupResult,
+  DeadLetterRequest,
   DeleteStateOptions,
+  DispatchJobRequest,
   FetchAlarmsRequest,
   HostRecord,
+  JobLease,
+  JobRecord,
   ListStatesRequest,
   LookupActorRequest,
   RegisterHostRequest,
+  RenewJobLeasesRequest,
   RenewLeasesRequest,
   SetStateRequest,
   StatePage,
@@ -29,6 +34,7 @@ import { type PgContext, toProviderError } from "./context.ts";
 import { openPool, type PgClient } from "./driver.ts";
 import { FetchStore } from "./fetch.ts";
 import { HostStore } from "./hosts.ts";
+import { JobStore } from "./jobs.ts";
 import { logOperation, withQueryLog } from "./log.ts";
 import { migrate } from "./migrations.ts";
 import { AlarmNotifier } from "./notify.ts";
@@ -47,6 +53,7 @@ interface Session {
   state: StateStore;
   alarms: AlarmStore;
   fetch: FetchStore;
+  jobs: JobStore;
   cleanupTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -207,6 +214,54 @@ export class PostgresProvider implements ActorProvider {
     return this.#run("releaseAlarmLease", "release alarm lease", (s) => s.alarms.releaseLease(lease));
   }
 
+  dispatchJob(req: DispatchJobRequest): Promise<{ jobId: string; created: boolean }> {
+    return this.#run("dispatchJob", "dispatch job", (s) => s.jobs.dispatch(req));
+  }
+
+  getJob(jobId: string): Promise<JobRecord> {
+    return this.#run("getJob", "get job", (s) => s.jobs.get(jobId));
+  }
+
+  listJobs(actorType: string, actorId: string): Promise<JobRecord[]> {
+    return this.#run("listJobs", "list jobs", (s) => s.jobs.list(actorType, actorId));
+  }
+
+  cancelJob(jobId: string): Promise<void> {
+    return this.#run("cancelJob", "cancel job", (s) => s.jobs.cancel(jobId));
+  }
+
+  retryDeadJob(jobId: string, fresh: { jobId: string; dueTime: number; createdAt: number }): Promise<void> {
+    return this.#run("retryDeadJob", "retry job", (s) => s.jobs.retryDead(jobId, fresh));
+  }
+
+  deleteDeadJob(jobId: string): Promise<void> {
+    return this.#run("deleteDeadJob", "delete dead job", (s) => s.jobs.deleteDead(jobId));
+  }
+
+  fetchAndLeaseJobs(req: FetchAlarmsRequest): Promise<JobLease[]> {
+    return this.#run("fetchAndLeaseJobs", "fetch jobs", (s) => s.jobs.fetchAndLease(req));
+  }
+
+  renewJobLeases(req: RenewJobLeasesRequest): Promise<JobLease[]> {
+    return this.#run("renewJobLeases", "renew job leases", (s) => s.jobs.renew(req));
+  }
+
+  getLeasedJob(lease: JobLease): Promise<JobRecord> {
+    return this.#run("getLeasedJob", "get leased job", (s) => s.jobs.getLeased(lease));
+  }
+
+  completeLeasedJob(lease: JobLease, next?: { dueTime: number }): Promise<void> {
+    return this.#run("completeLeasedJob", "complete leased job", (s) => s.jobs.complete(lease, next));
+  }
+
+  releaseLeasedJob(lease: JobLease, update: { dueTime: number }): Promise<void> {
+    return this.#run("releaseLeasedJob", "release leased job", (s) => s.jobs.release(lease, update));
+  }
+
+  deadLetterLeasedJob(lease: JobLease, dead: DeadLetterRequest): Promise<void> {
+    return this.#run("deadLetterLeasedJob", "dead-letter job", (s) => s.jobs.deadLetter(lease, dead));
+  }
+
   cleanup(req: CleanupRequest): Promise<CleanupResult> {
     return this.#run("cleanup", "clean up", async (s) => {
       if (typeof req !== "object" || req === null) throw new TypeError("Cannot clean up: request must be an object");
@@ -247,6 +302,7 @@ export class PostgresProvider implements ActorProvider {
         state: new StateStore(ctx),
         alarms: new AlarmStore(ctx),
         fetch: new FetchStore(ctx),
+        jobs: new JobStore(ctx),
       };
       this.#session = session;
       await this.#notifier.setClient(db);

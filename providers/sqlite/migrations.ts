@@ -20,7 +20,10 @@
  *   order is UTF-16 code-unit order, which `listStates` promises (plain UTF-8
  *   text sorts by code point, which differs above U+E000).
  * - Deleting a placement (directly or by cascade from its host) clears the
- *   leases of that actor's alarms through a trigger.
+ *   leases of that actor's alarms and jobs through triggers.
+ * - `<p>_jobs` holds live jobs; an idempotency key is unique among the live
+ *   jobs of one actor (a partial unique index). `<p>_dead_jobs` holds
+ *   dead-letter records, which hold no key.
  *
  * @module
  */
@@ -97,8 +100,56 @@ ALTER TABLE {p}_hosts ADD COLUMN max_hosts INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE {p}_claims (key TEXT NOT NULL PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID;
 `;
 
+/** Version 3: durable jobs, their dead-letter store, and job lease clearing on placement removal. */
+const V3_JOBS = `
+CREATE TABLE {p}_jobs (
+  job_id TEXT NOT NULL PRIMARY KEY,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  method TEXT NOT NULL,
+  due_time INTEGER NOT NULL,
+  interval TEXT,
+  cron TEXT,
+  ttl INTEGER,
+  idempotency_key TEXT,
+  created_at INTEGER NOT NULL,
+  data BLOB,
+  lease_id TEXT,
+  lease_expiration INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX {p}_jobs_actor_idx ON {p}_jobs (actor_type, actor_id);
+CREATE UNIQUE INDEX {p}_jobs_key_idx ON {p}_jobs (actor_type, actor_id, idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE INDEX {p}_jobs_due_idx ON {p}_jobs (due_time);
+CREATE UNIQUE INDEX {p}_jobs_lease_idx ON {p}_jobs (lease_id) WHERE lease_id IS NOT NULL;
+
+CREATE TABLE {p}_dead_jobs (
+  job_id TEXT NOT NULL PRIMARY KEY,
+  actor_type TEXT NOT NULL,
+  actor_id TEXT NOT NULL,
+  method TEXT NOT NULL,
+  due_time INTEGER NOT NULL,
+  interval TEXT,
+  cron TEXT,
+  ttl INTEGER,
+  idempotency_key TEXT,
+  created_at INTEGER NOT NULL,
+  data BLOB,
+  attempts INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  failed_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX {p}_dead_jobs_actor_idx ON {p}_dead_jobs (actor_type, actor_id);
+
+CREATE TRIGGER {p}_active_actors_clear_job_leases AFTER DELETE ON {p}_active_actors
+BEGIN
+  UPDATE {p}_jobs SET lease_id = NULL, lease_expiration = NULL
+  WHERE actor_type = OLD.actor_type AND actor_id = OLD.actor_id AND lease_id IS NOT NULL;
+END;
+`;
+
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_DRAINING];
+export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_DRAINING, V3_JOBS];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;

@@ -142,8 +142,10 @@ Deno.test("createSqliteProvider() uses tablePrefix for every table", async () =>
       "acme_active_actors",
       "acme_alarms",
       "acme_claims",
+      "acme_dead_jobs",
       "acme_host_actor_types",
       "acme_hosts",
+      "acme_jobs",
       "acme_metadata",
       "acme_state",
     ]);

@@ -14,12 +14,17 @@ import type {
   AlarmRecord,
   CleanupRequest,
   CleanupResult,
+  DeadLetterRequest,
   DeleteStateOptions,
+  DispatchJobRequest,
   FetchAlarmsRequest,
   HostRecord,
+  JobLease,
+  JobRecord,
   ListStatesRequest,
   LookupActorRequest,
   RegisterHostRequest,
+  RenewJobLeasesRequest,
   RenewLeasesRequest,
   SetStateRequest,
   StatePage,
@@ -29,6 +34,7 @@ import { WriteQueue, type WriteQueueStats } from "./batch.ts";
 import { type SqliteContext, toProviderError } from "./context.ts";
 import { type DatabaseSync, openDatabase } from "./driver.ts";
 import { HostStore } from "./hosts.ts";
+import { JobStore } from "./jobs.ts";
 import { migrate } from "./migrations.ts";
 import { PlacementStore } from "./placement.ts";
 import { StateStore } from "./state.ts";
@@ -45,6 +51,7 @@ interface Session {
   placement: PlacementStore;
   state: StateStore;
   alarms: AlarmStore;
+  jobs: JobStore;
   cleanupTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -193,6 +200,54 @@ export class SqliteProvider implements ActorProvider {
     return await this.#run("release alarm lease", (s) => s.alarms.releaseLease(lease));
   }
 
+  async dispatchJob(req: DispatchJobRequest): Promise<{ jobId: string; created: boolean }> {
+    return await this.#run("dispatch job", (s) => s.jobs.dispatch(req));
+  }
+
+  async getJob(jobId: string): Promise<JobRecord> {
+    return await this.#run("get job", (s) => s.jobs.get(jobId));
+  }
+
+  async listJobs(actorType: string, actorId: string): Promise<JobRecord[]> {
+    return await this.#run("list jobs", (s) => s.jobs.list(actorType, actorId));
+  }
+
+  async cancelJob(jobId: string): Promise<void> {
+    return await this.#run("cancel job", (s) => s.jobs.cancel(jobId));
+  }
+
+  async retryDeadJob(jobId: string, fresh: { jobId: string; dueTime: number; createdAt: number }): Promise<void> {
+    return await this.#run("retry job", (s) => s.jobs.retryDead(jobId, fresh));
+  }
+
+  async deleteDeadJob(jobId: string): Promise<void> {
+    return await this.#run("delete dead job", (s) => s.jobs.deleteDead(jobId));
+  }
+
+  async fetchAndLeaseJobs(req: FetchAlarmsRequest): Promise<JobLease[]> {
+    return await this.#run("fetch jobs", (s) => s.jobs.fetchAndLease(req));
+  }
+
+  async renewJobLeases(req: RenewJobLeasesRequest): Promise<JobLease[]> {
+    return await this.#run("renew job leases", (s) => s.jobs.renew(req));
+  }
+
+  async getLeasedJob(lease: JobLease): Promise<JobRecord> {
+    return await this.#run("get leased job", (s) => s.jobs.getLeased(lease));
+  }
+
+  async completeLeasedJob(lease: JobLease, next?: { dueTime: number }): Promise<void> {
+    return await this.#run("complete leased job", (s) => s.jobs.complete(lease, next));
+  }
+
+  async releaseLeasedJob(lease: JobLease, update: { dueTime: number }): Promise<void> {
+    return await this.#run("release leased job", (s) => s.jobs.release(lease, update));
+  }
+
+  async deadLetterLeasedJob(lease: JobLease, dead: DeadLetterRequest): Promise<void> {
+    return await this.#run("dead-letter job", (s) => s.jobs.deadLetter(lease, dead));
+  }
+
   async cleanup(req: CleanupRequest): Promise<CleanupResult> {
     return await this.#run("clean up", async (s) => (await s.hosts.cleanup(req.healthCheckDeadlineMs))!);
   }
@@ -226,6 +281,7 @@ export class SqliteProvider implements ActorProvider {
         placement: new PlacementStore(ctx),
         state: new StateStore(ctx),
         alarms: new AlarmStore(ctx),
+        jobs: new JobStore(ctx),
       };
       this.#session = session;
       this.#scheduleCleanup(session, this.#options.cleanupIntervalMs);
