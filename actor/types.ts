@@ -37,12 +37,18 @@ export interface Actor {
   peek?(method: string, data: unknown, ctx: ActorContext): unknown;
   /** Exclusive turn for a due alarm. A throw is retried (API.md §9.4). */
   alarm?(name: string, data: unknown, ctx: ActorContext): void | Promise<void>;
+  /**
+   * Singletons only (API.md §13): exclusive turn run after each host start that
+   * registered the type, with the registration's `bootstrapData`. Must be
+   * idempotent. A throw is retried (5 attempts), then logged.
+   */
+  bootstrap?(data: unknown, ctx: ActorContext): void | Promise<void>;
   /** Runs after a halt (idle, `halt`, `stop`), bounded by `deactivationTimeoutMs`. */
   deactivate?(ctx: ActorContext): void | Promise<void>;
 }
 
 /** The kind of work a turn performs. */
-export type TurnKind = "invoke" | "peek" | "alarm" | "deactivate";
+export type TurnKind = "invoke" | "peek" | "alarm" | "bootstrap" | "deactivate";
 
 /**
  * What a handler learns about the work it is doing.
@@ -61,7 +67,7 @@ export interface ActorContext {
   readonly actorType: string;
   readonly actorId: string;
   readonly kind: TurnKind;
-  /** A UUID for calls; `"<alarmId>|<dueTimeMs>"` for alarms; `""` in `deactivate`. */
+  /** A UUID for calls and `bootstrap`; `"<alarmId>|<dueTimeMs>"` for alarms; `""` in `deactivate`. */
   readonly requestId: string;
   /** True in `peek`: mutations reject with `ReadOnlyError`. */
   readonly readOnly: boolean;
@@ -245,6 +251,37 @@ export interface RegisterActorOptions {
   maxAttempts?: number;
   /** Base delay of the retry backoff (integer ≥ 1). @default {2000} */
   initialRetryDelayMs?: number;
+}
+
+/**
+ * Registration options of a singleton actor (API.md §12.1, §13).
+ *
+ * @example
+ * ```ts
+ * import type { RegisterSingletonOptions } from "./types.ts";
+ * const options: RegisterSingletonOptions = { bootstrapData: { region: "eu" }, idleTimeoutMs: Infinity };
+ * ```
+ */
+export interface RegisterSingletonOptions extends RegisterActorOptions {
+  /** Passed to `bootstrap()`; encoded at registration (a `TypeError` if it is not encodable). */
+  bootstrapData?: unknown;
+}
+
+/**
+ * A built-in actor (API.md §21) as `createRateLimit`, `createSignal`… return it.
+ * Register it with `host.registerBuiltInActor(b)` on every host that should
+ * serve it; call it through `b.service(actorService)` from any host.
+ *
+ * @example
+ * ```ts ignore
+ * const api = createRateLimit("api", { rate: 10 });
+ * host.registerBuiltInActor(api);
+ * console.log(api.kind, api.name); // ratelimit api
+ * ```
+ */
+export interface BuiltInActor {
+  readonly kind: "cronjob" | "ratelimit" | "signal" | "taskpool";
+  readonly name: string;
 }
 
 /**

@@ -6,7 +6,13 @@
  * @module
  */
 
-import type { ActorFactory, ActorService, RegisterActorOptions } from "../actor/types.ts";
+import type {
+  ActorFactory,
+  ActorService,
+  BuiltInActor,
+  RegisterActorOptions,
+  RegisterSingletonOptions,
+} from "../actor/types.ts";
 import { DeadlineExceededError } from "../errors.ts";
 import { formatAddress } from "../_internal/address.ts";
 import { withTimeout } from "../_internal/delay.ts";
@@ -23,6 +29,8 @@ import { LocalActorService } from "./service.ts";
 import { PeerPool } from "./peer_pool.ts";
 import { decodePeerInvoke } from "./peer_protocol.ts";
 import type { PeerLinks, TimedCredentials } from "./peer_links.ts";
+import { registerBuiltIn } from "./builtin.ts";
+import { bootstrapSingletons } from "./singletons.ts";
 
 /**
  * Hooks that run a host on something other than its own PSK-derived identity:
@@ -103,6 +111,8 @@ export class LocalHost implements AsyncDisposable {
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
   #draining = false;
+  readonly #bootstrapStop = new AbortController();
+  #bootstrapping: Promise<void> | undefined;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #rejectClosed!: (err: unknown) => void;
@@ -213,6 +223,37 @@ export class LocalHost implements AsyncDisposable {
   }
 
   /**
+   * Registers a singleton actor type (API.md §13): after `start()` resolves,
+   * `bootstrap(bootstrapData, ctx)` runs on `(actorType, SINGLETON_ACTOR_ID)`.
+   * Throws like {@linkcode registerActor}, and `TypeError` if `bootstrapData`
+   * cannot be encoded.
+   *
+   * @example
+   * ```ts ignore
+   * host.registerSingletonActor("leader", () => ({ bootstrap: (data) => console.log(data) }), { bootstrapData: 1 });
+   * ```
+   */
+  registerSingletonActor(actorType: string, factory: ActorFactory, options?: RegisterSingletonOptions): void {
+    if (this.#state !== "new") throw new TypeError("Cannot register actor: the host has already started");
+    this.#registry.registerSingleton(actorType, factory, options, this.#o.codec);
+  }
+
+  /**
+   * Registers a built-in actor (API.md §21), e.g. from `createRateLimit`.
+   * Throws `TypeError` if the same kind and name is already registered here,
+   * or after `start()`.
+   *
+   * @example
+   * ```ts ignore
+   * host.registerBuiltInActor(createSignal("deploys"));
+   * ```
+   */
+  registerBuiltInActor(builtIn: BuiltInActor): void {
+    if (this.#state !== "new") throw new TypeError("Cannot register built-in actor: the host has already started");
+    registerBuiltIn(this.#registry, builtIn, this.#o.codec);
+  }
+
+  /**
    * Starts the host: opens and migrates the store, binds the address, registers
    * the host, then starts alarms and health checks. May be called once.
    */
@@ -293,6 +334,13 @@ export class LocalHost implements AsyncDisposable {
       if (!clientOnly) {
         this.#scheduler.start();
         this.#health.start();
+        // Not awaited: start() resolves first (API.md §13); stop() aborts and awaits it.
+        const invoker = this.#invoker;
+        this.#bootstrapping = bootstrapSingletons(this.#registry.singletons(), {
+          invoke: (req) => invoker.invoke(req),
+          requestTimeoutMs: o.requestTimeoutMs,
+          logger: o.logger,
+        }, this.#bootstrapStop.signal);
       }
     } catch (err) {
       if (this.#hostId !== "") {
@@ -326,6 +374,7 @@ export class LocalHost implements AsyncDisposable {
     if (this.#state === "failed" || this.#state === "stopped") return;
     this.#state = "stopping";
     this.#draining = true;
+    this.#bootstrapStop.abort(new Error("the host is stopping"));
     if (fatal === undefined) {
       // Peers stop placing actors here; calls to actors still active are served until they halt.
       await this.#o.provider.setHostDraining(this.#hostId).catch((err) =>
@@ -336,6 +385,7 @@ export class LocalHost implements AsyncDisposable {
     while (this.#table.size > 0) {
       await Promise.allSettled(this.#table.all().map((act) => this.#table.halt(act)));
     }
+    await this.#bootstrapping;
     const grace = this.#o.shutdownGracePeriodMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([

@@ -31,6 +31,7 @@ import type { ActorRegistry } from "./registry.ts";
 import type { PlacementCache } from "./placement_cache.ts";
 import { encodePeerInvoke, type PeerInvokeRequest } from "./peer_protocol.ts";
 import type { PeerPool } from "./peer_pool.ts";
+import { BOOTSTRAP_METHOD } from "./builtin.ts";
 
 /** One invoke or peek, with its payload already encoded. */
 export interface InvocationRequest {
@@ -214,8 +215,10 @@ export class Invoker {
         throw err;
       }
     }
+    // The reserved bootstrap method (sent only by hosts, API.md §13) runs `bootstrap` in an exclusive turn.
+    const bootstrap = !shared && req.method === BOOTSTRAP_METHOD;
     const ctx = table.beginTurn(act, {
-      kind: req.mode,
+      kind: bootstrap ? "bootstrap" : req.mode,
       requestId: req.requestId,
       readOnly: shared,
       attempt: 1,
@@ -224,13 +227,17 @@ export class Invoker {
     });
     try {
       const handler = shared ? instance.peek : instance.invoke;
-      if (typeof handler !== "function") {
+      if (bootstrap && typeof instance.bootstrap !== "function") return this.#encodeResult(req, undefined); // no-op
+      if (!bootstrap && typeof handler !== "function") {
         throw new InvokeModeUnsupportedError(`Actor "${key}" does not implement ${req.mode}()`);
       }
       const data = decodePayload(this.#d.codec, req.data);
       let result: unknown;
       try {
-        result = runInTurn(ctx, () => handler.call(instance, req.method, data, ctx));
+        result = runInTurn(
+          ctx,
+          () => bootstrap ? instance.bootstrap!(data, ctx) : handler!.call(instance, req.method, data, ctx),
+        );
         if (result instanceof Promise) result = await result;
       } catch (err) {
         throw invokeFailed(req, err);

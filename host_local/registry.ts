@@ -4,7 +4,13 @@
  * @module
  */
 
-import { type ActorFactory, REGISTER_ACTOR_DEFAULTS, type RegisterActorOptions } from "../actor/types.ts";
+import {
+  type ActorFactory,
+  REGISTER_ACTOR_DEFAULTS,
+  type RegisterActorOptions,
+  type RegisterSingletonOptions,
+} from "../actor/types.ts";
+import { type Codec, encodePayload } from "../_internal/codec.ts";
 import { checkInt, checkName, checkOptions } from "../_internal/validate.ts";
 import { RESERVED_PREFIX } from "./names.ts";
 
@@ -16,6 +22,16 @@ export interface ActorTypeEntry {
   readonly actorType: string;
   readonly factory: ActorFactory;
   readonly options: ResolvedRegisterActorOptions;
+  /** Set for a singleton: the encoded `bootstrapData` its bootstrap receives (API.md §13). */
+  readonly bootstrapData?: Uint8Array;
+}
+
+/** How a type is registered, beyond its options. */
+export interface RegisterExtra {
+  /** A built-in's `francis.builtin.*` type: skips the reserved-type check. */
+  reserved?: boolean;
+  /** Registers a singleton with this encoded bootstrap data. */
+  bootstrapData?: Uint8Array;
 }
 
 const ACTION = "register actor";
@@ -35,6 +51,9 @@ export function resolveRegisterOptions(options: RegisterActorOptions | undefined
   if (options === undefined) return REGISTER_ACTOR_DEFAULTS;
   checkOptions(options, ACTION);
   for (const key of Object.keys(options)) {
+    if (key === "bootstrapData") {
+      throw new TypeError(`Cannot ${ACTION}: bootstrapData is only for singletons (use registerSingletonActor)`);
+    }
     if (!KNOWN_OPTIONS.has(key)) {
       throw new TypeError(`Cannot ${ACTION}: unknown option ${JSON.stringify(key)}`);
     }
@@ -81,6 +100,7 @@ export function resolveRegisterOptions(options: RegisterActorOptions | undefined
  */
 export class ActorRegistry {
   readonly #types = new Map<string, ActorTypeEntry>();
+  readonly #builtIns = new Set<string>();
   #sealed = false;
 
   /** Refuses further registrations (called by `start()`). */
@@ -89,9 +109,14 @@ export class ActorRegistry {
   }
 
   /** Validates and adds a type; `TypeError` on a duplicate, a reserved type or after start. */
-  register(actorType: string, factory: ActorFactory, options: RegisterActorOptions | undefined): void {
+  register(
+    actorType: string,
+    factory: ActorFactory,
+    options: RegisterActorOptions | undefined,
+    extra?: RegisterExtra,
+  ): void {
     checkName(actorType, ACTION, "actorType");
-    if (actorType.startsWith(RESERVED_PREFIX)) {
+    if (actorType.startsWith(RESERVED_PREFIX) && extra?.reserved !== true) {
       throw new TypeError(`Cannot ${ACTION}: actorType ${JSON.stringify(actorType)} is reserved`);
     }
     if (typeof factory !== "function") throw new TypeError(`Cannot ${ACTION}: factory must be a function`);
@@ -99,7 +124,36 @@ export class ActorRegistry {
     if (this.#types.has(actorType)) {
       throw new TypeError(`Cannot ${ACTION}: actorType ${JSON.stringify(actorType)} is already registered`);
     }
-    this.#types.set(actorType, { actorType, factory, options: resolveRegisterOptions(options) });
+    const resolved = resolveRegisterOptions(options);
+    const bootstrapData = extra?.bootstrapData;
+    this.#types.set(actorType, { actorType, factory, options: resolved, ...(bootstrapData ? { bootstrapData } : {}) });
+  }
+
+  /** Validates and adds a singleton type, encoding its `bootstrapData` with `codec` (`TypeError` if it cannot). */
+  registerSingleton(
+    actorType: string,
+    factory: ActorFactory,
+    options: RegisterSingletonOptions | undefined,
+    codec: Codec,
+  ): void {
+    const { bootstrapData, ...rest } = checkOptions(options, ACTION);
+    const encoded = encodePayload(codec, bootstrapData, "bootstrap data");
+    this.register(actorType, factory, options === undefined ? undefined : rest, { bootstrapData: encoded });
+  }
+
+  /** Records a built-in's kind and name; `TypeError` if it is already registered here. */
+  claimBuiltIn(kind: string, name: string): void {
+    if (this.#sealed) throw new TypeError("Cannot register built-in actor: the host has already started");
+    const key = `${kind}/${name}`;
+    if (this.#builtIns.has(key)) {
+      throw new TypeError(`Cannot register built-in actor: ${kind} ${JSON.stringify(name)} is already registered`);
+    }
+    this.#builtIns.add(key);
+  }
+
+  /** The registered singletons. */
+  singletons(): ActorTypeEntry[] {
+    return this.entries().filter((e) => e.bootstrapData !== undefined);
   }
 
   /** The entry of `actorType`, if registered here. */

@@ -38,6 +38,7 @@ import type { ActorProvider } from "../providers/types.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { Invoker } from "./invoker.ts";
 import { checkMethod, checkTarget, checkType } from "./names.ts";
+import { BUILTIN_ACCESS, type BuiltInAccess, type BuiltInCallOptions } from "./builtin.ts";
 import { alarmInfoFromRecord, resolveAlarm } from "./alarm_options.ts";
 import { LocalActorClient } from "./client.ts";
 
@@ -65,15 +66,39 @@ export interface ServiceDeps {
  */
 export class LocalActorService implements ActorService {
   readonly #d: ServiceDeps;
+  /** Calls that may target reserved types, for built-ins only (`host_local/builtin.ts`). */
+  readonly [BUILTIN_ACCESS]: BuiltInAccess;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
+    this[BUILTIN_ACCESS] = Object.freeze({
+      codec: deps.codec,
+      invoke: <R>(t: string, i: string, m: string, d?: unknown, o?: BuiltInCallOptions) =>
+        this.#call<R>("invoke", t, i, m, d, o, true),
+      peek: <R>(t: string, i: string, m: string, d?: unknown, o?: BuiltInCallOptions) =>
+        this.#call<R>("peek", t, i, m, d, o, true),
+      getState: async <T>(t: string, i: string, o?: CallOptions) =>
+        this.decode(await this.#getState(t, i, o, true)) as T,
+      setState: async (t: string, i: string, state: unknown, o?: SetStateOptions) => {
+        await this.#setState(t, i, state, o, true);
+      },
+    });
   }
 
-  #begin(action: string, options: CallOptions | undefined): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
+  /** Validates a target: reserved types are refused unless the call is internal (a built-in's). */
+  #target(action: string, actorType: unknown, actorId: unknown, internal: boolean): void {
+    if (!internal) return checkTarget(action, actorType, actorId);
+    checkName(actorType, action, "actorType");
+    checkName(actorId, action, "actorId");
+  }
+
+  #begin(
+    action: string,
+    options: BuiltInCallOptions | undefined,
+  ): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
     const signal = checkSignal(checkOptions(options, action).signal, action);
     if (!this.#d.running()) throw new HostNotRunningError(`Cannot ${action}: the host is not running`);
-    const turn = currentTurn();
+    const turn = options?.detached === true ? undefined : currentTurn();
     return { turn, signal: signal ?? turn?.signal };
   }
 
@@ -82,11 +107,11 @@ export class LocalActorService implements ActorService {
   }
 
   invoke<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
-    return this.#call("invoke", type, id, method, data, options);
+    return this.#call("invoke", type, id, method, data, options, false);
   }
 
   peek<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
-    return this.#call("peek", type, id, method, data, options);
+    return this.#call("peek", type, id, method, data, options, false);
   }
 
   async #call<R>(
@@ -95,11 +120,12 @@ export class LocalActorService implements ActorService {
     actorId: string,
     method: string,
     data: unknown,
-    options: InvokeOptions | undefined,
+    options: (InvokeOptions & BuiltInCallOptions) | undefined,
+    internal: boolean,
   ): Promise<R> {
     const action = `${mode} actor`;
-    checkTarget(action, actorType, actorId);
-    checkMethod(action, method);
+    this.#target(action, actorType, actorId, internal);
+    if (!internal) checkMethod(action, method);
     const activeOnly = options?.activeOnly ?? false;
     if (typeof activeOnly !== "boolean") throw new TypeError(`Cannot ${action}: activeOnly must be a boolean`);
     const { turn, signal } = this.#begin(action, options);
@@ -141,8 +167,17 @@ export class LocalActorService implements ActorService {
   }
 
   /** `getState` without decoding (used by clients to cache bytes). */
-  async getStateEncoded(actorType: string, actorId: string, options?: CallOptions): Promise<Uint8Array> {
-    checkTarget("get state", actorType, actorId);
+  getStateEncoded(actorType: string, actorId: string, options?: CallOptions): Promise<Uint8Array> {
+    return this.#getState(actorType, actorId, options, false);
+  }
+
+  async #getState(
+    actorType: string,
+    actorId: string,
+    options: CallOptions | undefined,
+    internal: boolean,
+  ): Promise<Uint8Array> {
+    this.#target("get state", actorType, actorId, internal);
     const { signal } = this.#begin("get state", options);
     return await raceSignal(this.#d.provider.getState(actorType, actorId), signal);
   }
@@ -152,17 +187,22 @@ export class LocalActorService implements ActorService {
   }
 
   /** `setState` that resolves with the stored bytes (used by clients to cache them). */
-  async setStateEncoded(
+  setStateEncoded(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<Uint8Array> {
+    return this.#setState(actorType, actorId, state, options, false);
+  }
+
+  async #setState(
     actorType: string,
     actorId: string,
     state: unknown,
-    options?: SetStateOptions,
+    options: SetStateOptions | undefined,
+    internal: boolean,
   ): Promise<Uint8Array> {
     const action = "set state";
-    checkTarget(action, actorType, actorId);
+    this.#target(action, actorType, actorId, internal);
     const ttlMs = options?.ttlMs === undefined ? undefined : checkInt(options.ttlMs, action, "ttlMs", 1);
     const { turn, signal } = this.#begin(action, options);
-    this.#mutation(action, turn);
+    if (!internal) this.#mutation(action, turn);
     const data = encodePayload(this.#d.codec, state, "state");
     signal?.throwIfAborted();
     const fenceHostId = this.#fence(turn, actorType, actorId);

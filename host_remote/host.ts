@@ -9,10 +9,17 @@
  * @module
  */
 
-import type { ActorFactory, ActorService, RegisterActorOptions } from "../actor/types.ts";
+import type {
+  ActorFactory,
+  ActorService,
+  BuiltInActor,
+  RegisterActorOptions,
+  RegisterSingletonOptions,
+} from "../actor/types.ts";
 import { HostNotRunningError } from "../errors.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { checkSignal } from "../_internal/validate.ts";
+import { BUILTIN_ACCESS, type BuiltInAccess, delegatingAccess, registerBuiltIn } from "../host_local/builtin.ts";
 import { createInternalHost, type HostState, type LocalHost } from "../host_local/host.ts";
 import { ActorRegistry } from "../host_local/registry.ts";
 import type { SessionGrant } from "../runtime/protocol.ts";
@@ -39,7 +46,8 @@ import { RuntimeSession } from "./session.ts";
 export class RemoteHost implements AsyncDisposable {
   readonly #o: ResolvedRemoteHostOptions;
   readonly #registry = new ActorRegistry();
-  readonly #registrations: [string, ActorFactory, RegisterActorOptions | undefined][] = [];
+  /** Replayed on each inner host (at start and after an identity reset). */
+  readonly #registrations: ((inner: LocalHost) => void)[] = [];
   #state: HostState = "new";
   #session: RuntimeSession | undefined;
   #inner: LocalHost | undefined;
@@ -58,7 +66,10 @@ export class RemoteHost implements AsyncDisposable {
       this.#rejectClosed = reject;
     });
     this.#closed.catch(() => {});
-    this.#service = serviceProxy(() => this.#inner?.service);
+    this.#service = serviceProxy(
+      () => this.#inner?.service,
+      delegatingAccess(this.#o.codec, () => this.#inner?.service),
+    );
   }
 
   /** The host ID the runtime issued; `""` until started. It changes after an identity reset (§16.3). */
@@ -88,10 +99,28 @@ export class RemoteHost implements AsyncDisposable {
 
   /** Registers an actor type (before `start()`; never on a client-only host). */
   registerActor(actorType: string, factory: ActorFactory, options?: RegisterActorOptions): void {
-    if (this.#o.clientOnly) throw new TypeError("Cannot register actor: a client-only host serves no actors");
-    if (this.#state !== "new") throw new TypeError("Cannot register actor: the host has already started");
+    this.#canRegister("register actor");
     this.#registry.register(actorType, factory, options); // validates now, as LocalHost does
-    this.#registrations.push([actorType, factory, options]);
+    this.#registrations.push((inner) => inner.registerActor(actorType, factory, options));
+  }
+
+  /** Registers a singleton actor type (API.md §13); see `LocalHost.registerSingletonActor`. */
+  registerSingletonActor(actorType: string, factory: ActorFactory, options?: RegisterSingletonOptions): void {
+    this.#canRegister("register actor");
+    this.#registry.registerSingleton(actorType, factory, options, this.#o.codec); // validates now
+    this.#registrations.push((inner) => inner.registerSingletonActor(actorType, factory, options));
+  }
+
+  /** Registers a built-in actor (API.md §21); see `LocalHost.registerBuiltInActor`. */
+  registerBuiltInActor(builtIn: BuiltInActor): void {
+    this.#canRegister("register built-in actor");
+    registerBuiltIn(this.#registry, builtIn, this.#o.codec);
+    this.#registrations.push((inner) => inner.registerBuiltInActor(builtIn));
+  }
+
+  #canRegister(action: string): void {
+    if (this.#o.clientOnly) throw new TypeError(`Cannot ${action}: a client-only host serves no actors`);
+    if (this.#state !== "new") throw new TypeError(`Cannot ${action}: the host has already started`);
   }
 
   /** Joins the runtime and starts serving. */
@@ -165,7 +194,7 @@ export class RemoteHost implements AsyncDisposable {
         return false; // a worker does not stop: it gets a new identity (§16.3)
       },
     });
-    for (const [type, factory, options] of this.#registrations) inner.registerActor(type, factory, options);
+    for (const register of this.#registrations) register(inner);
     return inner;
   }
 
@@ -225,10 +254,15 @@ export class RemoteHost implements AsyncDisposable {
   }
 }
 
-/** A service that forwards to the running inner host, or rejects with `HostNotRunningError`. */
-function serviceProxy(current: () => ActorService | undefined): ActorService {
+/**
+ * A service that forwards to the running inner host, or rejects with
+ * `HostNotRunningError`. Built-ins reach the inner host through `access`,
+ * which outlives identity resets.
+ */
+function serviceProxy(current: () => ActorService | undefined, access: BuiltInAccess): ActorService {
   return new Proxy({} as ActorService, {
     get(_target, prop) {
+      if (prop === BUILTIN_ACCESS) return access;
       const service = current();
       if (service !== undefined) {
         const value = (service as unknown as Record<PropertyKey, unknown>)[prop];
