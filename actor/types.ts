@@ -43,12 +43,72 @@ export interface Actor {
    * idempotent. A throw is retried (5 attempts), then logged.
    */
   bootstrap?(data: unknown, ctx: ActorContext): void | Promise<void>;
+  /**
+   * Exclusive turn for a due job (API.md §10). A throw is retried with the
+   * §9.4 backoff up to `maxAttempts` runs, then the job is dead-lettered;
+   * `JobPermanentFailureError` dead-letters at once; `JobRejectedError`
+   * declines it (no attempt counted; another host may take it).
+   */
+  job?(method: string, data: unknown, ctx: ActorContext): void | Promise<void>;
+  /** Best-effort exclusive turn after a job was dead-lettered; errors are logged. */
+  jobFailed?(failure: JobFailure, ctx: ActorContext): void | Promise<void>;
   /** Runs after a halt (idle, `halt`, `stop`), bounded by `deactivationTimeoutMs`. */
   deactivate?(ctx: ActorContext): void | Promise<void>;
 }
 
+/** The status of a job: `active` while a host holds its lease and runs it. */
+export type JobStatus = "pending" | "active" | "dead-lettered";
+
+/** Options of `ActorService.dispatch` (API.md §10). */
+export interface DispatchOptions extends CallOptions {
+  /** First due time; exclusive with `delayMs`. */
+  dueTime?: Date | number;
+  /** Integer ms ≥ 0: the first run is at now + `delayMs`. */
+  delayMs?: number;
+  /** Repeat every interval (ms ≥ 1 or ISO-8601), from the start of each run; exclusive with `cron`. */
+  interval?: number | string;
+  /** Repeat on a cron schedule (§10.2). */
+  cron?: string;
+  /** No occurrence after this instant; must be after the first due time. */
+  ttl?: Date | number;
+  /** While a live job of the actor holds this key, a re-dispatch returns its ID. */
+  idempotencyKey?: string;
+}
+
+/** A job as `getJob` and `listJobs` return it (API.md §10). */
+export interface JobInfo {
+  jobId: string;
+  actorType: string;
+  actorId: string;
+  method: string;
+  status: JobStatus;
+  dueTime: Date;
+  interval?: string;
+  cron?: string;
+  ttl?: Date;
+  idempotencyKey?: string;
+  createdAt: Date;
+  /** Runs made; 0 unless dead-lettered. */
+  attempts: number;
+  lastError?: string;
+  failedAt?: Date;
+}
+
+/** What `jobFailed` receives after a job was dead-lettered (API.md §5.1). */
+export interface JobFailure {
+  /** The dead record's ID (for an occurrence of a repeating job, a new ID, not the live job's). */
+  readonly jobId: string;
+  readonly method: string;
+  /** The decoded input. */
+  readonly data: unknown;
+  /** An `Error` whose message is the last error message (the original object is not kept). */
+  readonly error: Error;
+  /** Runs made. */
+  readonly attempts: number;
+}
+
 /** The kind of work a turn performs. */
-export type TurnKind = "invoke" | "peek" | "alarm" | "bootstrap" | "deactivate";
+export type TurnKind = "invoke" | "peek" | "alarm" | "job" | "jobFailed" | "bootstrap" | "deactivate";
 
 /**
  * What a handler learns about the work it is doing.
@@ -203,6 +263,25 @@ export interface ActorService {
   setAlarm(actorType: string, actorId: string, name: string, alarm: SetAlarmOptions): Promise<void>;
   deleteAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<void>;
 
+  /** Dispatches a durable job to `actor.job(method, input)` (API.md §10); resolves with its ID. */
+  dispatch(
+    actorType: string,
+    actorId: string,
+    method: string,
+    input?: unknown,
+    options?: DispatchOptions,
+  ): Promise<string>;
+  /** A live or dead-lettered job; `JobNotFoundError` otherwise. */
+  getJob(jobId: string, options?: CallOptions): Promise<JobInfo>;
+  /** The actor's live and dead-lettered jobs, by creation time. */
+  listJobs(actorType: string, actorId: string, options?: CallOptions): Promise<JobInfo[]>;
+  /** Deletes a live job; `JobNotFoundError` if unknown or dead-lettered. */
+  cancelJob(jobId: string, options?: CallOptions): Promise<void>;
+  /** Re-dispatches a dead-lettered job as a fresh one-shot job; resolves with the new ID. */
+  retryJob(jobId: string, options?: CallOptions): Promise<string>;
+  /** Deletes a dead-letter record. */
+  deleteDeadJob(jobId: string, options?: CallOptions): Promise<void>;
+
   halt(actorType: string, actorId: string): Promise<void>;
   haltAll(): Promise<void>;
 
@@ -251,6 +330,8 @@ export interface RegisterActorOptions {
   maxAttempts?: number;
   /** Base delay of the retry backoff (integer ≥ 1). @default {2000} */
   initialRetryDelayMs?: number;
+  /** Types sharing a `name` share a per-host cap of `limit` concurrent job executions (API.md §12.1). */
+  capacityGroup?: { name: string; limit: number };
 }
 
 /**
@@ -293,13 +374,14 @@ export interface BuiltInActor {
  * console.log(REGISTER_ACTOR_DEFAULTS.idleTimeoutMs); // 300000
  * ```
  */
-export const REGISTER_ACTOR_DEFAULTS: Readonly<Required<RegisterActorOptions>> = Object.freeze({
-  idleTimeoutMs: 300_000,
-  deactivationTimeoutMs: 5_000,
-  concurrencyLimit: 0,
-  maxAttempts: 3,
-  initialRetryDelayMs: 2_000,
-});
+export const REGISTER_ACTOR_DEFAULTS: Readonly<Required<Omit<RegisterActorOptions, "capacityGroup">>> = Object
+  .freeze({
+    idleTimeoutMs: 300_000,
+    deactivationTimeoutMs: 5_000,
+    concurrencyLimit: 0,
+    maxAttempts: 3,
+    initialRetryDelayMs: 2_000,
+  });
 
 /** The ID to use when calling a singleton actor. */
 export const SINGLETON_ACTOR_ID = "singleton";

@@ -20,6 +20,7 @@ import { errorMessage } from "../_internal/logger.ts";
 import { checkSignal } from "../_internal/validate.ts";
 import { actorKey, ActorTable } from "./actor_table.ts";
 import { AlarmScheduler } from "./alarm_scheduler.ts";
+import { JobScheduler } from "./job_scheduler.ts";
 import { HealthLoop } from "./health.ts";
 import { Invoker } from "./invoker.ts";
 import { type LocalHostOptions, type ResolvedLocalHostOptions, resolveLocalHostOptions } from "./options.ts";
@@ -98,6 +99,7 @@ export class LocalHost implements AsyncDisposable {
   readonly #table: ActorTable;
   readonly #service: LocalActorService;
   readonly #scheduler: AlarmScheduler;
+  readonly #jobs: JobScheduler;
   readonly #health: HealthLoop;
   #state: HostState = "new";
   #hostId = "";
@@ -169,6 +171,14 @@ export class LocalHost implements AsyncDisposable {
       batchSize: o.alarmsFetchBatchSize,
       leaseDurationMs: o.alarmsLeaseDurationMs,
     });
+    this.#jobs = new JobScheduler({
+      ...common,
+      logger: o.logger,
+      pollIntervalMs: o.alarmsPollIntervalMs,
+      fetchAheadMs: o.alarmsFetchAheadMs,
+      batchSize: o.alarmsFetchBatchSize,
+      leaseDurationMs: o.alarmsLeaseDurationMs,
+    });
     this.#service = new LocalActorService({
       running: () => this.#state === "running" || this.#state === "stopping",
       codec: o.codec,
@@ -177,6 +187,7 @@ export class LocalHost implements AsyncDisposable {
       table: this.#table,
       logger: o.logger,
       alarmSet: (due) => this.#scheduler.alarmSet(due),
+      jobDispatched: (due) => this.#jobs.jobDispatched(due),
       hostId: () => this.#hostId,
     });
     holder.service = this.#service;
@@ -333,6 +344,7 @@ export class LocalHost implements AsyncDisposable {
       this.#unsubscribeAlarms = o.provider.onAlarmSet?.((due) => this.#scheduler.alarmSet(due));
       if (!clientOnly) {
         this.#scheduler.start();
+        this.#jobs.start();
         this.#health.start();
         // Not awaited: start() resolves first (API.md §13); stop() aborts and awaits it.
         const invoker = this.#invoker;
@@ -389,7 +401,7 @@ export class LocalHost implements AsyncDisposable {
     const grace = this.#o.shutdownGracePeriodMs;
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
-      this.#scheduler.stop(),
+      Promise.all([this.#scheduler.stop(), this.#jobs.stop()]),
       new Promise<void>((resolve) => timer = setTimeout(resolve, grace)),
     ]);
     clearTimeout(timer);

@@ -15,7 +15,9 @@ import { checkInt, checkName, checkOptions } from "../_internal/validate.ts";
 import { RESERVED_PREFIX } from "./names.ts";
 
 /** Registration options after defaults. */
-export type ResolvedRegisterActorOptions = Readonly<Required<RegisterActorOptions>>;
+export type ResolvedRegisterActorOptions = Readonly<
+  Required<Omit<RegisterActorOptions, "capacityGroup">> & { capacityGroup?: { name: string; limit: number } }
+>;
 
 /** One registered actor type. */
 export interface ActorTypeEntry {
@@ -35,7 +37,7 @@ export interface RegisterExtra {
 }
 
 const ACTION = "register actor";
-const KNOWN_OPTIONS = new Set(Object.keys(REGISTER_ACTOR_DEFAULTS));
+const KNOWN_OPTIONS = new Set([...Object.keys(REGISTER_ACTOR_DEFAULTS), "capacityGroup"]);
 
 /**
  * Validates registration options (API.md §12.1), throwing `TypeError` or
@@ -84,6 +86,19 @@ export function resolveRegisterOptions(options: RegisterActorOptions | undefined
       "initialRetryDelayMs",
       1,
     ),
+    ...(options.capacityGroup === undefined ? {} : { capacityGroup: resolveCapacityGroup(options.capacityGroup) }),
+  });
+}
+
+function resolveCapacityGroup(group: unknown): { name: string; limit: number } {
+  if (typeof group !== "object" || group === null) {
+    throw new TypeError(`Cannot ${ACTION}: capacityGroup must be an object with name and limit`);
+  }
+  const g = group as { name?: unknown; limit?: unknown };
+  checkName(g.name, ACTION, "capacityGroup.name");
+  return Object.freeze({
+    name: g.name as string,
+    limit: checkInt(g.limit, ACTION, "capacityGroup.limit", 1, 2_147_483_647),
   });
 }
 
@@ -125,6 +140,17 @@ export class ActorRegistry {
       throw new TypeError(`Cannot ${ACTION}: actorType ${JSON.stringify(actorType)} is already registered`);
     }
     const resolved = resolveRegisterOptions(options);
+    const group = resolved.capacityGroup;
+    if (group !== undefined) {
+      for (const other of this.#types.values()) {
+        const g = other.options.capacityGroup;
+        if (g !== undefined && g.name === group.name && g.limit !== group.limit) {
+          throw new TypeError(
+            `Cannot ${ACTION}: capacity group ${JSON.stringify(group.name)} has limit ${g.limit} (got ${group.limit})`,
+          );
+        }
+      }
+    }
     const bootstrapData = extra?.bootstrapData;
     this.#types.set(actorType, { actorType, factory, options: resolved, ...(bootstrapData ? { bootstrapData } : {}) });
   }

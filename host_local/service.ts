@@ -14,7 +14,9 @@ import type {
   ActorService,
   AlarmInfo,
   CallOptions,
+  DispatchOptions,
   InvokeOptions,
+  JobInfo,
   ListAllStatesOptions,
   ListStatesOptions,
   Logger,
@@ -41,6 +43,7 @@ import { checkMethod, checkTarget, checkType } from "./names.ts";
 import { BUILTIN_ACCESS, type BuiltInAccess, type BuiltInCallOptions } from "./builtin.ts";
 import { alarmInfoFromRecord, resolveAlarm } from "./alarm_options.ts";
 import { LocalActorClient } from "./client.ts";
+import { LocalJobService } from "./job_service.ts";
 
 /** What the service needs from its host. */
 export interface ServiceDeps {
@@ -52,6 +55,8 @@ export interface ServiceDeps {
   logger: Logger;
   /** Tells the alarm scheduler an alarm was set here, so it can fetch it early. */
   alarmSet(dueTime: number): void;
+  /** Tells the job scheduler a job was dispatched here, so it can fetch it early. */
+  jobDispatched(dueTime: number): void;
   /** This host's ID: the fencing token of writes an actor makes to its own state. */
   hostId(): string;
 }
@@ -69,8 +74,16 @@ export class LocalActorService implements ActorService {
   /** Calls that may target reserved types, for built-ins only (`host_local/builtin.ts`). */
   readonly [BUILTIN_ACCESS]: BuiltInAccess;
 
+  readonly #jobs: LocalJobService;
+
   constructor(deps: ServiceDeps) {
     this.#d = deps;
+    this.#jobs = new LocalJobService({
+      running: deps.running,
+      codec: deps.codec,
+      provider: deps.provider,
+      jobDispatched: deps.jobDispatched,
+    });
     this[BUILTIN_ACCESS] = Object.freeze({
       codec: deps.codec,
       invoke: <R>(t: string, i: string, m: string, d?: unknown, o?: BuiltInCallOptions) =>
@@ -311,6 +324,36 @@ export class LocalActorService implements ActorService {
     const { turn, signal } = this.#begin("delete alarm", options);
     this.#mutation("delete alarm", turn);
     await raceSignal(this.#d.provider.deleteAlarm(actorType, actorId, name), signal);
+  }
+
+  dispatch(
+    actorType: string,
+    actorId: string,
+    method: string,
+    input?: unknown,
+    options?: DispatchOptions,
+  ): Promise<string> {
+    return this.#jobs.dispatch(actorType, actorId, method, input, options);
+  }
+
+  getJob(jobId: string, options?: CallOptions): Promise<JobInfo> {
+    return this.#jobs.getJob(jobId, options);
+  }
+
+  listJobs(actorType: string, actorId: string, options?: CallOptions): Promise<JobInfo[]> {
+    return this.#jobs.listJobs(actorType, actorId, options);
+  }
+
+  cancelJob(jobId: string, options?: CallOptions): Promise<void> {
+    return this.#jobs.cancelJob(jobId, options);
+  }
+
+  retryJob(jobId: string, options?: CallOptions): Promise<string> {
+    return this.#jobs.retryJob(jobId, options);
+  }
+
+  deleteDeadJob(jobId: string, options?: CallOptions): Promise<void> {
+    return this.#jobs.deleteDeadJob(jobId, options);
   }
 
   async halt(actorType: string, actorId: string): Promise<void> {

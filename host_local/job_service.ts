@@ -1,0 +1,168 @@
+/**
+ * The job methods of a host's `ActorService` (API.md §6, §10): `dispatch`,
+ * `getJob`, `listJobs`, `cancelJob`, `retryJob` and `deleteDeadJob`, plus the
+ * "own jobs only" variants an `ActorClient` uses.
+ *
+ * Conventions of `service.ts`: arguments are validated before any I/O (every
+ * method is `async`, so errors are rejections); the ambient turn supplies the
+ * default signal and the read-only rule (`dispatch`, `cancelJob`, `retryJob`
+ * and `deleteDeadJob` reject with `ReadOnlyError` inside a read-only turn).
+ *
+ * @module
+ */
+
+import type { CallOptions } from "../actor/types.ts";
+import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
+import { type Codec, encodePayload } from "../_internal/codec.ts";
+import { raceSignal } from "../_internal/delay.ts";
+import { checkName, checkOptions, checkSignal } from "../_internal/validate.ts";
+import { HostNotRunningError, JobNotFoundError, ReadOnlyError } from "../errors.ts";
+import type { ActorProvider, JobRecord } from "../providers/types.ts";
+import { checkMethod, checkTarget, checkType } from "./names.ts";
+import {
+  createdAtFromUuidv7,
+  type DispatchOptions,
+  type JobInfo,
+  jobInfoFromRecord,
+  resolveDispatch,
+  uuidv7,
+} from "./job_options.ts";
+
+/** What the job service needs from its host. */
+export interface JobServiceDeps {
+  running(): boolean;
+  codec: Codec;
+  provider: ActorProvider;
+  /** Tells the job scheduler a job is due at `dueTime`, so it can fetch it early. */
+  jobDispatched(dueTime: number): void;
+}
+
+/** Restricts an ID-based call to one actor's jobs (`ActorClient`). */
+export interface JobOwner {
+  actorType: string;
+  actorId: string;
+}
+
+/**
+ * The job half of `LocalActorService`.
+ *
+ * @example
+ * ```ts ignore
+ * const jobs = new LocalJobService({ running: () => true, codec, provider, jobDispatched: (t) => sched.jobDispatched(t) });
+ * const id = await jobs.dispatch("mailer", "u1", "send", { to: "a@b.c" }, { delayMs: 1_000 });
+ * console.log((await jobs.getJob(id)).status); // "pending"
+ * ```
+ */
+export class LocalJobService {
+  readonly #d: JobServiceDeps;
+
+  constructor(deps: JobServiceDeps) {
+    this.#d = deps;
+  }
+
+  #begin(action: string, options: CallOptions | undefined): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
+    const signal = checkSignal(checkOptions(options, action).signal, action);
+    if (!this.#d.running()) throw new HostNotRunningError(`Cannot ${action}: the host is not running`);
+    const turn = currentTurn();
+    return { turn, signal: signal ?? turn?.signal };
+  }
+
+  #mutation(action: string, turn: AmbientTurn | undefined): void {
+    if (turn?.readOnly) throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
+  }
+
+  /** Stores a job (or finds the live one holding `idempotencyKey`) and resolves with its ID. */
+  async dispatch(
+    actorType: string,
+    actorId: string,
+    method: string,
+    input?: unknown,
+    options?: DispatchOptions,
+  ): Promise<string> {
+    const action = "dispatch job";
+    checkTarget(action, actorType, actorId);
+    checkMethod(action, method);
+    const jobId = uuidv7();
+    const createdAt = createdAtFromUuidv7(jobId);
+    const schedule = resolveDispatch(options, createdAt);
+    const { turn, signal } = this.#begin(action, options);
+    this.#mutation(action, turn);
+    const data = input === undefined ? undefined : encodePayload(this.#d.codec, input, "job input");
+    signal?.throwIfAborted();
+    const res = await raceSignal(
+      this.#d.provider.dispatchJob({ jobId, actorType, actorId, method, data, createdAt, ...schedule }),
+      signal,
+    );
+    if (res.created) this.#d.jobDispatched(schedule.dueTime);
+    return res.jobId;
+  }
+
+  /** A live or dead-lettered job. `JobNotFoundError` if there is none (or, with `owner`, it is another actor's). */
+  async getJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<JobInfo> {
+    checkName(jobId, "get job", "jobId");
+    const { signal } = this.#begin("get job", options);
+    return jobInfoFromRecord(await this.#read("get job", jobId, signal, owner));
+  }
+
+  /** The actor's live and dead-lettered jobs, by `createdAt`. */
+  async listJobs(actorType: string, actorId: string, options?: CallOptions): Promise<JobInfo[]> {
+    checkTarget("list jobs", actorType, actorId);
+    const { signal } = this.#begin("list jobs", options);
+    const recs = await raceSignal(this.#d.provider.listJobs(actorType, actorId), signal);
+    return recs.map(jobInfoFromRecord);
+  }
+
+  /** Deletes a live job. `JobNotFoundError` if it is unknown or dead-lettered. */
+  async cancelJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<void> {
+    const action = "cancel job";
+    checkName(jobId, action, "jobId");
+    const { turn, signal } = this.#begin(action, options);
+    this.#mutation(action, turn);
+    const rec = await this.#read(action, jobId, signal, owner);
+    if (rec.status === "dead-lettered") throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" is dead-lettered`);
+    await raceSignal(this.#d.provider.cancelJob(jobId), signal);
+  }
+
+  /** Replaces a dead-lettered job with a fresh immediate one-shot job; resolves with the new ID. */
+  async retryJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<string> {
+    const action = "retry job";
+    checkName(jobId, action, "jobId");
+    const { turn, signal } = this.#begin(action, options);
+    this.#mutation(action, turn);
+    const rec = await this.#read(action, jobId, signal, owner);
+    if (rec.status !== "dead-lettered") {
+      throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" is not dead-lettered`);
+    }
+    const fresh = uuidv7();
+    const createdAt = createdAtFromUuidv7(fresh);
+    await raceSignal(this.#d.provider.retryDeadJob(jobId, { jobId: fresh, dueTime: createdAt, createdAt }), signal);
+    this.#d.jobDispatched(createdAt);
+    return fresh;
+  }
+
+  /** Deletes a dead-letter record. `JobNotFoundError` if there is none. */
+  async deleteDeadJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<void> {
+    const action = "delete dead job";
+    checkName(jobId, action, "jobId");
+    const { turn, signal } = this.#begin(action, options);
+    this.#mutation(action, turn);
+    const rec = await this.#read(action, jobId, signal, owner);
+    if (rec.status !== "dead-lettered") {
+      throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" is not dead-lettered`);
+    }
+    await raceSignal(this.#d.provider.deleteDeadJob(jobId), signal);
+  }
+
+  /**
+   * Reads a job, refusing the jobs of reserved types (`ActorTypeReservedError`,
+   * API.md §6.2) and, with `owner`, those of other actors (`JobNotFoundError`).
+   */
+  async #read(action: string, jobId: string, signal: AbortSignal | undefined, owner?: JobOwner): Promise<JobRecord> {
+    const rec = await raceSignal(this.#d.provider.getJob(jobId), signal);
+    if (owner !== undefined && (rec.actorType !== owner.actorType || rec.actorId !== owner.actorId)) {
+      throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" does not belong to this actor`);
+    }
+    checkType(action, rec.actorType);
+    return rec;
+  }
+}
