@@ -18,6 +18,13 @@
  * - `{"id":5,"op":"measure","type":"echo","actorId":"seq","prefix":"c","warmup":…,"calls":…,"perCaller":…,"inFlight":64}`:
  *   `measureCalls` of `_util.ts` run in this process: sequential calls on `actorId`, then `inFlight` callers on
  *   `prefix0…`; answers a `CallMeasurement` (scenario j)
+ * - `{"id":6,"op":"dispatch","type":"jobber","prefix":"a","actors":1000,"jobs":[0,3,6,…],"concurrency":256,"startAt":…}`:
+ *   `host.service.dispatch` of one job per number `k` in `jobs` (input `k`) to actor `prefix(k mod actors)`,
+ *   `concurrency` in flight; answers `{ done, errors, firstError, endedAt, acks }` (`acks[i]`: `Date.now()` when the
+ *   dispatch of `jobs[i]` resolved; scenario m)
+ * - `{"id":7,"op":"jobStats","full":false}`: what the `jobber` handler recorded here: `{ runs, duplicates, first,
+ *   last }` (`Date.now()` at the first and last handler entry), plus `entries` (`[k, at]` pairs) with `full`;
+ *   `{"op":"jobReset"}` forgets it
  *
  * SIGTERM, or the end of stdin, stops the host and exits 0.
  *
@@ -34,7 +41,7 @@ import { TextLineStream } from "../tests/_lines.ts";
 import { measureCalls } from "./_util.ts";
 
 /** The actor types a bench child can serve. */
-export type BenchActorType = "echo" | "counter" | "trivial" | "where";
+export type BenchActorType = "echo" | "counter" | "trivial" | "where" | "jobber";
 
 /** What the parent passes in `FRANCIS_BENCH_CHILD`. */
 export interface BenchChildConfig {
@@ -54,6 +61,10 @@ const say = (line: string) => {
   for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
 };
 
+/** Scenario m: handler entry (`Date.now()`) per job number, and how many numbers ran more than once here. */
+const jobRuns = new Map<number, number>();
+let jobDuplicates = 0;
+
 const host = new LocalHost({
   address: `127.0.0.1:${config.port}`,
   runtimePsks: [config.psk],
@@ -65,7 +76,16 @@ for (const type of config.types) {
   if (type === "echo") host.registerActor("echo", () => ({ invoke: () => ({ ok: true }) }));
   else if (type === "trivial") host.registerActor("trivial", () => ({ invoke: () => 1 }));
   else if (type === "where") host.registerActor("where", () => ({ invoke: () => config.label }));
-  else if (type === "counter") {
+  else if (type === "jobber") {
+    host.registerActor("jobber", () => ({
+      job(_method: string, data: unknown) {
+        const at = Date.now();
+        const k = data as number;
+        if (jobRuns.has(k)) jobDuplicates++;
+        else jobRuns.set(k, at);
+      },
+    }));
+  } else if (type === "counter") {
     host.registerActor("counter", (id, svc) => {
       const self = svc.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
       return {
@@ -147,6 +167,9 @@ interface Request {
   calls?: number;
   perCaller?: number;
   inFlight?: number;
+  actors?: number;
+  jobs?: number[];
+  full?: boolean;
 }
 
 const untilEpoch = (at: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, at - Date.now())));
@@ -205,6 +228,42 @@ async function handle(req: Request): Promise<unknown> {
         () => s.invoke(req.type, req.actorId!, "ping"),
         (c) => s.invoke(req.type, `${req.prefix}${c}`, "ping"),
       );
+    case "dispatch": {
+      const jobs = req.jobs!;
+      const acks = new Array<number>(jobs.length).fill(0);
+      let next = 0, done = 0, errors = 0, firstError: string | undefined;
+      await untilEpoch(req.startAt!);
+      await Promise.all(Array.from({ length: Math.min(req.concurrency!, jobs.length) }, async () => {
+        while (next < jobs.length) {
+          const i = next++;
+          const k = jobs[i];
+          try {
+            await s.dispatch(req.type, `${req.prefix}${k % req.actors!}`, "run", k);
+            acks[i] = Date.now();
+            done++;
+          } catch (err) {
+            errors++;
+            firstError ??= String(err);
+          }
+        }
+      }));
+      return { done, errors, firstError, endedAt: Date.now(), acks };
+    }
+    case "jobStats": {
+      let first = Infinity, last = -Infinity;
+      for (const at of jobRuns.values()) [first, last] = [Math.min(first, at), Math.max(last, at)];
+      return {
+        runs: jobRuns.size,
+        duplicates: jobDuplicates,
+        first: jobRuns.size === 0 ? null : first,
+        last: jobRuns.size === 0 ? null : last,
+        ...(req.full ? { entries: [...jobRuns] } : {}),
+      };
+    }
+    case "jobReset":
+      jobRuns.clear();
+      jobDuplicates = 0;
+      return null;
     default:
       throw new TypeError(`unknown op ${req.op}`);
   }

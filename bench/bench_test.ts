@@ -3,17 +3,18 @@
  * scenarios, exit 0 and write JSON holding every scenario key it ran.
  *
  * Three runs, so that a failure names its group: (a)–(f), about 14 s here,
- * the PostgreSQL cluster scenarios (g)–(i), about 22 s (each starts three or
- * more host processes; h kills and restarts two), and the remote-topology
+ * the PostgreSQL cluster scenarios (g)–(i) and the jobs scenario (m), about
+ * 42 s (each starts three or more host processes; h kills and restarts two;
+ * m also runs its SQLite phases), and the remote-topology
  * scenarios (j)–(l), about 21 s (a runtime process and worker processes; k
- * kills and restarts the runtime twice). About 57 s in total on this 2-core
+ * kills and restarts the runtime twice). About 77 s in total on this 2-core
  * box. `FRANCIS_BENCH_SMOKE_FAST=1` skips the second and third runs.
  */
 
 import assert from "node:assert/strict";
 
 const FAST = ["a_invoke", "b_sqlite_writes", "c_activations", "d_alarms", "e_alarm_rss", "f_cross_host_invoke"];
-const SLOW = ["g_postgres_writes", "h_failover", "i_postgres_activations"];
+const SLOW = ["g_postgres_writes", "h_failover", "i_postgres_activations", "m_jobs"];
 const REMOTE = ["j_worker_invoke", "k_runtime_restart", "l_idle_workers"];
 
 async function smoke(keys: readonly string[], timeoutMs: number): Promise<void> {
@@ -54,9 +55,9 @@ async function smoke(keys: readonly string[], timeoutMs: number): Promise<void> 
 Deno.test("bench: --quick runs scenarios a–f and writes JSON", () => smoke(FAST, 90_000));
 
 Deno.test({
-  name: "bench: --quick runs the PostgreSQL cluster scenarios g–i",
+  name: "bench: --quick runs the PostgreSQL cluster scenarios g–i and the jobs scenario m",
   ignore: Deno.env.get("FRANCIS_BENCH_SMOKE_FAST") === "1",
-  fn: () => smoke(SLOW, 120_000),
+  fn: () => smoke(SLOW, 180_000),
 });
 
 Deno.test({

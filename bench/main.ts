@@ -24,6 +24,7 @@ import * as i from "./i_postgres_activations.ts";
 import * as j from "./j_worker_invoke.ts";
 import * as k from "./k_runtime_restart.ts";
 import * as l from "./l_idle_workers.ts";
+import * as m from "./m_jobs.ts";
 
 interface Scenario {
   key: string;
@@ -45,6 +46,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { key: "j_worker_invoke", title: "worker-to-worker invoke vs local-to-local invoke, two processes each", run: j.run },
   { key: "k_runtime_restart", title: "workers serving again after a runtime SIGKILL and restart", run: k.run },
   { key: "l_idle_workers", title: "runtime CPU and RSS with 50 idle connected workers", run: l.run },
+  { key: "m_jobs", title: "durable jobs: throughput (SQLite, 3 PostgreSQL hosts) and start latency", run: m.run },
 ];
 
 const USAGE = "Usage: deno task bench [--quick] [--only a,b,...] [--out path]";

@@ -34,6 +34,7 @@ export class JobFetcher {
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #soonTimer: ReturnType<typeof setTimeout> | undefined;
+  #soonQueued = false;
   #fetching: Promise<void> | undefined;
   #fetchAgain = false;
   #stopped = false;
@@ -68,7 +69,17 @@ export class JobFetcher {
       this.#fetchAgain = true;
       return;
     }
-    if (this.#soonTimer === undefined) {
+    if (dueTime <= Date.now()) {
+      // Due now: a microtask, not setTimeout(0), since a timer hop costs 2–5 ms here and sits on the start latency.
+      // Dispatches acknowledged in the same tick still share one fetch (the others set #fetchAgain).
+      if (!this.#soonQueued) {
+        this.#soonQueued = true;
+        queueMicrotask(() => {
+          this.#soonQueued = false;
+          this.#fetch();
+        });
+      }
+    } else if (this.#soonTimer === undefined) {
       this.#soonTimer = setTimeout(() => {
         this.#soonTimer = undefined;
         this.#fetch();

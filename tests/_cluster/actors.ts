@@ -5,13 +5,14 @@
  * is counted, and where alarms fired.
  *
  * Tables (created by the harness): `t_turns(actor, host, started, ended)`,
- * `t_activations(actor, host)`, `t_fires(actor, host, at)`.
+ * `t_activations(actor, host)`, `t_fires(actor, host, at)`,
+ * `t_job_runs(tag, actor, host, method, started, finished)`.
  */
 
 import type postgres from "postgres";
 import type { ActorFactory, ActorService, RegisterActorOptions } from "../../mod.ts";
 
-/** Registers `counter` and `ticker` on a host (local or remote). */
+/** Registers `counter`, `ticker` and `jobber` on a host (local or remote). */
 export function registerClusterActors(
   host: { registerActor(type: string, factory: ActorFactory, options?: RegisterActorOptions): void },
   sql: postgres.Sql,
@@ -52,6 +53,20 @@ export function registerClusterActors(
         clock_timestamp())`;
     },
   }));
+
+  // Jobs (input `{ tag, ms }`): each run records its start, sleeps `ms`, then records its finish. Method "fail"
+  // throws after recording the start; with maxAttempts 1 it is dead-lettered after that single run.
+  host.registerActor("jobber", (actorId: string) => ({
+    invoke: () => ({ host: hostLabel() }),
+    async job(method: string, data: unknown) {
+      const { tag, ms } = data as { tag: string; ms?: number };
+      const [{ id }] = await sql`INSERT INTO t_job_runs (tag, actor, host, method, started)
+        VALUES (${tag}, ${actorId}, ${hostLabel()}, ${method}, clock_timestamp()) RETURNING id`;
+      if (method === "fail") throw new Error(`job ${tag} always fails`);
+      await new Promise((resolve) => setTimeout(resolve, ms ?? 0));
+      await sql`UPDATE t_job_runs SET finished = clock_timestamp() WHERE id = ${id}`;
+    },
+  }), { maxAttempts: 1 });
 }
 
 /** The schema the actors write to. */
@@ -61,4 +76,6 @@ CREATE TABLE IF NOT EXISTS t_turns (id bigserial PRIMARY KEY, actor text NOT NUL
 CREATE TABLE IF NOT EXISTS t_activations (actor text NOT NULL, host text NOT NULL);
 CREATE TABLE IF NOT EXISTS t_fires (actor text NOT NULL, host text NOT NULL, name text NOT NULL,
   at timestamptz NOT NULL);
+CREATE TABLE IF NOT EXISTS t_job_runs (id bigserial PRIMARY KEY, tag text NOT NULL, actor text NOT NULL,
+  host text NOT NULL, method text NOT NULL, started timestamptz NOT NULL, finished timestamptz);
 `;

@@ -5,7 +5,9 @@
  *
  * Requests: `invoke` (type, actorId, method), `burst` (type, actorIds, method:
  * all at once, each result or `{ error }`), `setAlarm` (type, actorId, name,
- * interval), `hostId`.
+ * interval), `dispatch` (type, actorId, method, input, idempotencyKey: resolves
+ * with the job ID), `getJob` (jobId), `listJobs` (type, actorId), `retryJob`
+ * (jobId), `hostId`.
  */
 
 import type { ActorService } from "../../mod.ts";
@@ -20,6 +22,9 @@ interface Request {
   method?: string;
   name?: string;
   interval?: number;
+  input?: unknown;
+  idempotencyKey?: string;
+  jobId?: string;
 }
 
 const encoder = new TextEncoder();
@@ -48,6 +53,16 @@ export async function serveControl(
       }
       case "setAlarm":
         return await s.setAlarm(req.type, req.actorId!, req.name!, { delayMs: 0, interval: req.interval });
+      case "dispatch":
+        return await s.dispatch(req.type, req.actorId!, req.method!, req.input, {
+          ...(req.idempotencyKey === undefined ? {} : { idempotencyKey: req.idempotencyKey }),
+        });
+      case "getJob":
+        return await s.getJob(req.jobId!);
+      case "listJobs":
+        return await s.listJobs(req.type, req.actorId!);
+      case "retryJob":
+        return await s.retryJob(req.jobId!);
       case "hostId":
         return host.hostId;
       default:
