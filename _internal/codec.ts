@@ -9,6 +9,7 @@
  */
 
 import { DecodeError, isFrancisError } from "../errors.ts";
+import { fromBase64, toBase64 } from "./base64.ts";
 
 /**
  * Turns values into bytes and back. Every host of a cluster must use the same codec.
@@ -49,34 +50,6 @@ const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
-
-interface Base64Native {
-  toBase64?: (this: Uint8Array) => string;
-}
-interface Base64NativeCtor {
-  fromBase64?: (text: string) => Uint8Array;
-}
-const nativeToBase64 = (Uint8Array.prototype as Base64Native).toBase64;
-const nativeFromBase64 = (Uint8Array as Base64NativeCtor).fromBase64;
-
-/** Base64 (standard alphabet, padded) of `bytes`, natively when the runtime can. */
-function toBase64(bytes: Uint8Array): string {
-  if (nativeToBase64 !== undefined) return nativeToBase64.call(bytes);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000) as unknown as number[]);
-  }
-  return btoa(binary);
-}
-
-/** Bytes of a base64 string; throws on malformed input. */
-function fromBase64(text: string): Uint8Array {
-  if (nativeFromBase64 !== undefined) return nativeFromBase64(text);
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
 
 /** Per-call walk state: the key and the container at each depth (for paths and cycles). */
 interface Walk {

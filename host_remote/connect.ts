@@ -14,6 +14,8 @@ import { HelloStream } from "../transport/_hello_stream.ts";
 import { MuxLink } from "../transport/mux.ts";
 import { SocketChannel } from "../transport/_socket_channel.ts";
 import { computeBootstrapProof, deriveHostPskKey, newNonce } from "../runtime/admission/psk_proof.ts";
+import { fromBase64, toBase64 } from "../_internal/base64.ts";
+import { parseAddress } from "../_internal/address.ts";
 import {
   type ClientHello,
   RUNTIME_PROTOCOL_VERSION,
@@ -43,7 +45,6 @@ export interface ConnectOptions {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
 
 /**
  * Connects and gets admitted. Rejects with `UnauthorizedError` when the
@@ -58,7 +59,7 @@ const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
  */
 export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink; grant: SessionGrant }> {
   const tls = await import("node:tls");
-  const [host, port] = splitAddress(o.address);
+  const { host, port } = parseAddress(o.address, "connect to runtime", "address");
   const socket: TLSSocket = tls.connect({
     host,
     port,
@@ -91,7 +92,7 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
       ? {
         v: RUNTIME_PROTOCOL_VERSION,
         kind: "psk",
-        nonce: b64(clientNonce),
+        nonce: toBase64(clientNonce),
         publicKey: o.publicKeySpki,
         clientOnly: o.clientOnly,
       }
@@ -108,9 +109,9 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
     let msg = await next(hs, o.timeoutMs);
     if (msg.kind === "challenge" && o.credential.kind === "psk") {
       const key = await deriveHostPskKey(o.credential.hostPsk);
-      const serverNonce = Uint8Array.from(atob(msg.nonce), (c) => c.charCodeAt(0));
+      const serverNonce = fromBase64(msg.nonce);
       const proof = await computeBootstrapProof(key, tlsExporter(socket, "client"), clientNonce, serverNonce);
-      send(socket, { kind: "proof", proof: b64(proof) });
+      send(socket, { kind: "proof", proof: toBase64(proof) });
       msg = await next(hs, o.timeoutMs);
     }
     if (msg.kind === "rejected") {
@@ -151,10 +152,4 @@ function send(socket: TLSSocket, msg: unknown): void {
 async function next(hs: HelloStream, timeoutMs: number): Promise<RuntimeHello> {
   const body = await hs.next(timeoutMs);
   return JSON.parse(dec.decode(body)) as RuntimeHello;
-}
-
-function splitAddress(address: string): [string, number] {
-  const i = address.lastIndexOf(":");
-  const host = address.slice(0, i).replace(/^\[(.*)\]$/, "$1");
-  return [host, Number(address.slice(i + 1))];
 }

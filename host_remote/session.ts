@@ -16,6 +16,7 @@ import type { TimedCredentials } from "../host_local/peer_links.ts";
 import type { MuxLink } from "../transport/mux.ts";
 import { connectRuntime, type Credential } from "./connect.ts";
 import { readJwtFile } from "../runtime/admission/jwt_file.ts";
+import { fromBase64, toBase64 } from "../_internal/base64.ts";
 
 /** What a session needs. */
 export interface RuntimeSessionOptions {
@@ -33,8 +34,6 @@ export interface RuntimeSessionOptions {
 const MIN_CERT_LIFE_MS = 5 * 60_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
-
-const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
 
 /**
  * The session.
@@ -86,7 +85,7 @@ export class RuntimeSession {
    */
   async open(signal: AbortSignal | undefined): Promise<SessionGrant> {
     this.#keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
-    this.#spki = b64(new Uint8Array(await crypto.subtle.exportKey("spki", this.#keys.publicKey)));
+    this.#spki = toBase64(new Uint8Array(await crypto.subtle.exportKey("spki", this.#keys.publicKey)));
     this.#keyPem = pem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", this.#keys.privateKey)));
     await this.#connectLoop(signal, true);
     return this.#grant!;
@@ -106,13 +105,13 @@ export class RuntimeSession {
       certPem: this.#certPem,
       keyPem: this.#keyPem,
       caPems: g.caPems,
-      authKeys: g.linkKeys.map((k) => Uint8Array.from(atob(k), (c) => c.charCodeAt(0))),
+      authKeys: g.linkKeys.map(fromBase64),
       notAfter: new Date(this.#notAfter),
     };
   }
 
   async #renewCertificate(): Promise<void> {
-    const spki = Uint8Array.from(atob(this.#spki), (c) => c.charCodeAt(0));
+    const spki = fromBase64(this.#spki);
     const certPem = await this.call("renewCertificate", [spki]) as string;
     this.#certPem = certPem;
     this.#notAfter = Date.now() + this.#grant!.settings.workloadCertTtlMs;
@@ -255,7 +254,7 @@ export class RuntimeSession {
 }
 
 function pem(label: string, der: Uint8Array): string {
-  const b = b64(der).replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
+  const b = toBase64(der).replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
   return `-----BEGIN ${label}-----\n${b}\n-----END ${label}-----\n`;
 }
 

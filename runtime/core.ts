@@ -18,6 +18,7 @@ import { createJwtVerifier, type JwtVerifier } from "./admission/jwt.ts";
 import type { SessionGrant } from "./protocol.ts";
 import { listenRuntime } from "./server.ts";
 import { SessionTable } from "./sessions.ts";
+import { toBase64 } from "../_internal/base64.ts";
 
 /** A runtime's certificate lifetime (renewed by restarting; a year is the maximum leaf life). */
 const RUNTIME_CERT_TTL_MS = 365 * 24 * 3_600_000;
@@ -92,7 +93,7 @@ export class RuntimeCore {
     });
     // Workers prove the cluster on their peer links with keys derived one way from the PSKs' link keys.
     const linkKeys = await Promise.all(
-      c.psks.map(async (p) => b64(await deriveLinkAuthKey(await deriveLinkAuthKey(p)))),
+      c.psks.map(async (p) => toBase64(await deriveLinkAuthKey(await deriveLinkAuthKey(p)))),
     );
     const hostPskKey = c.bootstrap.method === "psk" ? await deriveHostPskKey(c.bootstrap.hostPsk) : undefined;
     if (c.bootstrap.method === "jwt") {
@@ -158,8 +159,4 @@ export class RuntimeCore {
     })();
     return this.#stopping;
   }
-}
-
-function b64(b: Uint8Array): string {
-  return btoa(String.fromCharCode(...b));
 }

@@ -25,6 +25,7 @@ import { newNonce, verifyBootstrapProof } from "./admission/psk_proof.ts";
 import type { JwtVerifier } from "./admission/jwt.ts";
 import { type ClientHello, RUNTIME_PROTOCOL_VERSION, type RuntimeHello, type SessionGrant } from "./protocol.ts";
 import type { SessionTable } from "./sessions.ts";
+import { fromBase64, toBase64 } from "../_internal/base64.ts";
 
 /** What the listener needs from the runtime. */
 export interface RuntimeServerOptions {
@@ -51,8 +52,6 @@ export interface RuntimeServerOptions {
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-const b64 = (b: Uint8Array): string => btoa(String.fromCharCode(...b));
-const unb64 = (s: string): Uint8Array => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
 
 /**
  * Starts the listener.
@@ -152,7 +151,7 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
       if (hello.kind === "psk") await checkPsk(o, socket, hs, hello.nonce);
       else await checkJwt(o, hello.token);
       hostId = crypto.randomUUID();
-      publicKeySpki = unb64(hello.publicKey);
+      publicKeySpki = fromBase64(hello.publicKey);
       const publicKey = await crypto.subtle.importKey(
         "spki",
         publicKeySpki as Uint8Array<ArrayBuffer>,
@@ -221,16 +220,16 @@ function certificateHost(socket: TLSSocket): string {
 
 async function checkPsk(o: RuntimeServerOptions, socket: TLSSocket, hs: HelloStream, nonce: string): Promise<void> {
   if (o.hostPskKey === undefined) throw new UnauthorizedError("Cannot admit host: PSK bootstrap is not enabled");
-  const clientNonce = unb64(nonce);
+  const clientNonce = fromBase64(nonce);
   const serverNonce = newNonce();
-  send(socket, { kind: "challenge", nonce: b64(serverNonce) });
+  send(socket, { kind: "challenge", nonce: toBase64(serverNonce) });
   const answer = JSON.parse(dec.decode(await hs.next(o.handshakeTimeoutMs))) as { kind?: string; proof?: string };
   if (answer?.kind !== "proof" || typeof answer.proof !== "string") {
     throw new UnauthorizedError("Cannot admit host: expected a PSK proof");
   }
   const exporter = tlsExporter(socket, "server");
   const ok = clientNonce.length === 32 &&
-    await verifyBootstrapProof(o.hostPskKey, exporter, clientNonce, serverNonce, unb64(answer.proof));
+    await verifyBootstrapProof(o.hostPskKey, exporter, clientNonce, serverNonce, fromBase64(answer.proof));
   if (!ok) throw new UnauthorizedError("Cannot admit host: wrong host PSK");
 }
 
