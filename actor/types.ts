@@ -314,6 +314,16 @@ export interface ActorClient<T, S = T | undefined> {
   getAlarm(name: string, options?: CallOptions): Promise<AlarmInfo>;
   setAlarm(name: string, alarm: SetAlarmOptions): Promise<void>;
   deleteAlarm(name: string, options?: CallOptions): Promise<void>;
+  /** Dispatches a durable job to this actor (API.md §10); resolves with its ID. */
+  dispatch(method: string, input?: unknown, options?: DispatchOptions): Promise<string>;
+  /** One of this actor's jobs, live or dead-lettered; `JobNotFoundError` for another actor's job. */
+  getJob(jobId: string, options?: CallOptions): Promise<JobInfo>;
+  /** This actor's live and dead-lettered jobs, by creation time. */
+  listJobs(options?: CallOptions): Promise<JobInfo[]>;
+  /** Deletes one of this actor's live jobs; `JobNotFoundError` if unknown, dead-lettered or another actor's. */
+  cancelJob(jobId: string, options?: CallOptions): Promise<void>;
+  /** Re-dispatches one of this actor's dead-lettered jobs as a fresh one-shot job; resolves with the new ID. */
+  retryJob(jobId: string, options?: CallOptions): Promise<string>;
   /** Schedules a halt after the current turn; errors are logged. */
   halt(): void;
 }

@@ -15,7 +15,16 @@
  * @module
  */
 
-import type { ActorFactory, ActorService, BuiltInActor, CallOptions, SetStateOptions } from "../actor/types.ts";
+import type {
+  ActorFactory,
+  ActorService,
+  BuiltInActor,
+  CallOptions,
+  DispatchOptions,
+  JobInfo,
+  RegisterActorOptions,
+  SetStateOptions,
+} from "../actor/types.ts";
 import { type Codec, encodePayload } from "../_internal/codec.ts";
 import { checkName } from "../_internal/validate.ts";
 import { HostNotRunningError } from "../errors.ts";
@@ -34,7 +43,7 @@ const KINDS = new Set(["cronjob", "ratelimit", "signal", "taskpool"]);
 export interface BuiltInRegistration {
   actorType: string;
   factory: ActorFactory;
-  options?: { idleTimeoutMs?: number; deactivationTimeoutMs?: number };
+  options?: RegisterActorOptions;
   /** Registers a singleton (bootstrapped after start) with this data. */
   singleton?: { bootstrapData?: unknown };
 }
@@ -62,6 +71,16 @@ export interface BuiltInAccess {
   peek<R>(type: string, id: string, method: string, data?: unknown, o?: BuiltInCallOptions): Promise<R>;
   getState<T>(type: string, id: string, o?: CallOptions): Promise<T>;
   setState(type: string, id: string, state: unknown, o?: SetStateOptions): Promise<void>;
+  deleteState(type: string, id: string, o?: CallOptions): Promise<void>;
+  /** The job methods of the service (API.md §10), on any type, reserved ones included. */
+  dispatch(type: string, id: string, method: string, input?: unknown, o?: DispatchOptions): Promise<string>;
+  getJob(jobId: string, o?: CallOptions): Promise<JobInfo>;
+  listJobs(type: string, id: string, o?: CallOptions): Promise<JobInfo[]>;
+  cancelJob(jobId: string, o?: CallOptions): Promise<void>;
+  retryJob(jobId: string, o?: CallOptions): Promise<string>;
+  deleteDeadJob(jobId: string, o?: CallOptions): Promise<void>;
+  /** Halts a local activation, as the service's `halt` (from the actor's own turn: once the turn ends). */
+  halt(type: string, id: string): Promise<void>;
 }
 
 /**
@@ -146,5 +165,13 @@ export function delegatingAccess(codec: Codec, current: () => ActorService | und
     peek: async (...a) => await target("peek actor").peek(...a),
     getState: async (...a) => await target("get state").getState(...a),
     setState: async (...a) => await target("set state").setState(...a),
+    deleteState: async (...a) => await target("delete state").deleteState(...a),
+    dispatch: async (...a) => await target("dispatch job").dispatch(...a),
+    getJob: async (...a) => await target("get job").getJob(...a),
+    listJobs: async (...a) => await target("list jobs").listJobs(...a),
+    cancelJob: async (...a) => await target("cancel job").cancelJob(...a),
+    retryJob: async (...a) => await target("retry job").retryJob(...a),
+    deleteDeadJob: async (...a) => await target("delete dead job").deleteDeadJob(...a),
+    halt: async (...a) => await target("halt actor").halt(...a),
   };
 }

@@ -11,6 +11,8 @@ import type {
   ActorClientOptions,
   AlarmInfo,
   CallOptions,
+  DispatchOptions,
+  JobInfo,
   Logger,
   SetAlarmOptions,
   SetStateOptions,
@@ -30,6 +32,12 @@ export interface ClientService {
   getAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<AlarmInfo>;
   setAlarm(actorType: string, actorId: string, name: string, alarm: SetAlarmOptions): Promise<void>;
   deleteAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<void>;
+  dispatch(actorType: string, actorId: string, method: string, input?: unknown, o?: DispatchOptions): Promise<string>;
+  listJobs(actorType: string, actorId: string, options?: CallOptions): Promise<JobInfo[]>;
+  /** The ID-based job calls, restricted to the actor's own jobs (`JobNotFoundError` otherwise). */
+  getOwnJob(actorType: string, actorId: string, jobId: string, options?: CallOptions): Promise<JobInfo>;
+  cancelOwnJob(actorType: string, actorId: string, jobId: string, options?: CallOptions): Promise<void>;
+  retryOwnJob(actorType: string, actorId: string, jobId: string, options?: CallOptions): Promise<string>;
   halt(actorType: string, actorId: string): Promise<void>;
   readonly logger: Logger;
 }
@@ -160,6 +168,26 @@ export class LocalActorClient<T> implements ActorClient<T, T | undefined> {
 
   deleteAlarm(name: string, options?: CallOptions): Promise<void> {
     return this.#svc.deleteAlarm(this.actorType, this.actorId, name, options);
+  }
+
+  dispatch(method: string, input?: unknown, options?: DispatchOptions): Promise<string> {
+    return this.#svc.dispatch(this.actorType, this.actorId, method, input, options);
+  }
+
+  getJob(jobId: string, options?: CallOptions): Promise<JobInfo> {
+    return this.#svc.getOwnJob(this.actorType, this.actorId, jobId, options);
+  }
+
+  listJobs(options?: CallOptions): Promise<JobInfo[]> {
+    return this.#svc.listJobs(this.actorType, this.actorId, options);
+  }
+
+  cancelJob(jobId: string, options?: CallOptions): Promise<void> {
+    return this.#svc.cancelOwnJob(this.actorType, this.actorId, jobId, options);
+  }
+
+  retryJob(jobId: string, options?: CallOptions): Promise<string> {
+    return this.#svc.retryOwnJob(this.actorType, this.actorId, jobId, options);
   }
 
   halt(): void {

@@ -35,6 +35,11 @@ export interface JobServiceDeps {
   provider: ActorProvider;
   /** Tells the job scheduler a job is due at `dueTime`, so it can fetch it early. */
   jobDispatched(dueTime: number): void;
+  /**
+   * Built-ins' access (`host_local/builtin.ts`): reserved types and methods
+   * are allowed (names are still validated) and the read-only rule is skipped.
+   */
+  internal?: boolean;
 }
 
 /** Restricts an ID-based call to one actor's jobs (`ActorClient`). */
@@ -68,7 +73,16 @@ export class LocalJobService {
   }
 
   #mutation(action: string, turn: AmbientTurn | undefined): void {
-    if (turn?.readOnly) throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
+    if (turn?.readOnly && this.#d.internal !== true) {
+      throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
+    }
+  }
+
+  /** Validates a target; reserved types are refused unless the service is internal. */
+  #target(action: string, actorType: unknown, actorId: unknown): void {
+    if (this.#d.internal !== true) return checkTarget(action, actorType, actorId);
+    checkName(actorType, action, "actorType");
+    checkName(actorId, action, "actorId");
   }
 
   /** Stores a job (or finds the live one holding `idempotencyKey`) and resolves with its ID. */
@@ -80,8 +94,9 @@ export class LocalJobService {
     options?: DispatchOptions,
   ): Promise<string> {
     const action = "dispatch job";
-    checkTarget(action, actorType, actorId);
-    checkMethod(action, method);
+    this.#target(action, actorType, actorId);
+    if (this.#d.internal !== true) checkMethod(action, method);
+    else if (typeof method !== "string") throw new TypeError(`Cannot ${action}: method must be a string`);
     const jobId = uuidv7();
     const createdAt = createdAtFromUuidv7(jobId);
     const schedule = resolveDispatch(options, createdAt);
@@ -106,7 +121,7 @@ export class LocalJobService {
 
   /** The actor's live and dead-lettered jobs, by `createdAt`. */
   async listJobs(actorType: string, actorId: string, options?: CallOptions): Promise<JobInfo[]> {
-    checkTarget("list jobs", actorType, actorId);
+    this.#target("list jobs", actorType, actorId);
     const { signal } = this.#begin("list jobs", options);
     const recs = await raceSignal(this.#d.provider.listJobs(actorType, actorId), signal);
     return recs.map(jobInfoFromRecord);
@@ -162,7 +177,7 @@ export class LocalJobService {
     if (owner !== undefined && (rec.actorType !== owner.actorType || rec.actorId !== owner.actorId)) {
       throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" does not belong to this actor`);
     }
-    checkType(action, rec.actorType);
+    if (this.#d.internal !== true) checkType(action, rec.actorType);
     return rec;
   }
 }

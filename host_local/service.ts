@@ -78,12 +78,14 @@ export class LocalActorService implements ActorService {
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
-    this.#jobs = new LocalJobService({
+    const jobDeps = {
       running: deps.running,
       codec: deps.codec,
       provider: deps.provider,
       jobDispatched: deps.jobDispatched,
-    });
+    };
+    this.#jobs = new LocalJobService(jobDeps);
+    const internalJobs = new LocalJobService({ ...jobDeps, internal: true });
     this[BUILTIN_ACCESS] = Object.freeze({
       codec: deps.codec,
       invoke: <R>(t: string, i: string, m: string, d?: unknown, o?: BuiltInCallOptions) =>
@@ -95,6 +97,15 @@ export class LocalActorService implements ActorService {
       setState: async (t: string, i: string, state: unknown, o?: SetStateOptions) => {
         await this.#setState(t, i, state, o, true);
       },
+      deleteState: (t: string, i: string, o?: CallOptions) => this.#deleteState(t, i, o, true),
+      dispatch: (t: string, i: string, m: string, input?: unknown, o?: DispatchOptions) =>
+        internalJobs.dispatch(t, i, m, input, o),
+      getJob: (jobId: string, o?: CallOptions) => internalJobs.getJob(jobId, o),
+      listJobs: (t: string, i: string, o?: CallOptions) => internalJobs.listJobs(t, i, o),
+      cancelJob: (jobId: string, o?: CallOptions) => internalJobs.cancelJob(jobId, o),
+      retryJob: (jobId: string, o?: CallOptions) => internalJobs.retryJob(jobId, o),
+      deleteDeadJob: (jobId: string, o?: CallOptions) => internalJobs.deleteDeadJob(jobId, o),
+      halt: (t: string, i: string) => this.#halt(t, i, true),
     });
   }
 
@@ -248,10 +259,19 @@ export class LocalActorService implements ActorService {
     }
   }
 
-  async deleteState(actorType: string, actorId: string, options?: CallOptions): Promise<void> {
-    checkTarget("delete state", actorType, actorId);
+  deleteState(actorType: string, actorId: string, options?: CallOptions): Promise<void> {
+    return this.#deleteState(actorType, actorId, options, false);
+  }
+
+  async #deleteState(
+    actorType: string,
+    actorId: string,
+    options: CallOptions | undefined,
+    internal: boolean,
+  ): Promise<void> {
+    this.#target("delete state", actorType, actorId, internal);
     const { turn, signal } = this.#begin("delete state", options);
-    this.#mutation("delete state", turn);
+    if (!internal) this.#mutation("delete state", turn);
     const fenceHostId = this.#fence(turn, actorType, actorId);
     await raceSignal(
       this.#fenced(this.#d.provider.deleteState(actorType, actorId, { fenceHostId }), fenceHostId, turn),
@@ -356,8 +376,27 @@ export class LocalActorService implements ActorService {
     return this.#jobs.deleteDeadJob(jobId, options);
   }
 
-  async halt(actorType: string, actorId: string): Promise<void> {
-    checkTarget("halt actor", actorType, actorId);
+  /** `getJob` restricted to one actor's jobs (`ActorClient`): `JobNotFoundError` for another actor's. */
+  getOwnJob(actorType: string, actorId: string, jobId: string, options?: CallOptions): Promise<JobInfo> {
+    return this.#jobs.getJob(jobId, options, { actorType, actorId });
+  }
+
+  /** `cancelJob` restricted to one actor's jobs (`ActorClient`). */
+  cancelOwnJob(actorType: string, actorId: string, jobId: string, options?: CallOptions): Promise<void> {
+    return this.#jobs.cancelJob(jobId, options, { actorType, actorId });
+  }
+
+  /** `retryJob` restricted to one actor's jobs (`ActorClient`). */
+  retryOwnJob(actorType: string, actorId: string, jobId: string, options?: CallOptions): Promise<string> {
+    return this.#jobs.retryJob(jobId, options, { actorType, actorId });
+  }
+
+  halt(actorType: string, actorId: string): Promise<void> {
+    return this.#halt(actorType, actorId, false);
+  }
+
+  async #halt(actorType: string, actorId: string, internal: boolean): Promise<void> {
+    this.#target("halt actor", actorType, actorId, internal);
     const { turn } = this.#begin("halt actor", undefined);
     const key = actorKey(actorType, actorId);
     const act = this.#d.table.get(key);

@@ -18,6 +18,14 @@ function fakeAccess(answer: (id: string, holdMs: number, signal: AbortSignal) =>
     invoke: () => Promise.reject(new Error("unused")),
     getState: () => Promise.reject(new Error("unused")),
     setState: () => Promise.reject(new Error("unused")),
+    deleteState: () => Promise.reject(new Error("unused")),
+    dispatch: () => Promise.reject(new Error("unused")),
+    getJob: () => Promise.reject(new Error("unused")),
+    listJobs: () => Promise.reject(new Error("unused")),
+    cancelJob: () => Promise.reject(new Error("unused")),
+    retryJob: () => Promise.reject(new Error("unused")),
+    deleteDeadJob: () => Promise.reject(new Error("unused")),
+    halt: () => Promise.reject(new Error("unused")),
     peek<R>(_t: string, id: string, _m: string, data?: unknown, o?: { signal?: AbortSignal }): Promise<R> {
       const holdMs = (data as { holdMs: number }).holdMs;
       calls.push({ id, holdMs });
