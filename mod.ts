@@ -35,6 +35,8 @@
  */
 
 export { LOCAL_HOST_DEFAULTS, LocalHost } from "./host_local/mod.ts";
+export { REMOTE_HOST_DEFAULTS, RemoteHost } from "./host_remote/mod.ts";
+export type { HostBootstrap, RemoteHostOptions } from "./host_remote/mod.ts";
 export { REGISTER_ACTOR_DEFAULTS, SINGLETON_ACTOR_ID } from "./actor/types.ts";
 export { jsonCodec, MAX_PAYLOAD_BYTES } from "./_internal/codec.ts";
 export { generatePsk } from "./_internal/psk.ts";
@@ -51,7 +53,11 @@ export type {
   AlarmInfo,
   BuiltInActor,
   CallOptions,
+  DispatchOptions,
   InvokeOptions,
+  JobFailure,
+  JobInfo,
+  JobStatus,
   ListAllStatesOptions,
   ListStatesOptions,
   Logger,
