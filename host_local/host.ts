@@ -341,7 +341,12 @@ export class LocalHost implements AsyncDisposable {
       signal?.throwIfAborted();
       this.#state = "running";
       // Alarms set by other processes (PostgreSQL: LISTEN/NOTIFY) are fetched at once instead of at the next poll.
-      this.#unsubscribeAlarms = o.provider.onAlarmSet?.((due) => this.#scheduler.alarmSet(due));
+      const offAlarms = o.provider.onAlarmSet?.((due) => this.#scheduler.alarmSet(due));
+      const offJobs = o.provider.onJobDispatched?.((due) => this.#jobs.jobDispatched(due));
+      this.#unsubscribeAlarms = () => {
+        offAlarms?.();
+        offJobs?.();
+      };
       if (!clientOnly) {
         this.#scheduler.start();
         this.#jobs.start();

@@ -433,6 +433,12 @@ export interface ActorProvider {
    * (PostgreSQL: LISTEN/NOTIFY). Returns a function that unsubscribes.
    */
   onAlarmSet?(listener: (dueTime: number) => void): () => void;
+  /**
+   * Optional. Calls `listener` with the due time whenever any process
+   * dispatches a job in this store (PostgreSQL: LISTEN/NOTIFY), so hosts fetch
+   * it before their next poll. Returns a function that unsubscribes.
+   */
+  onJobDispatched?(listener: (dueTime: number) => void): () => void;
 
   // -- placement -----------------------------------------------------------
 

@@ -231,6 +231,40 @@ Deno.test("PostgresProvider: onAlarmSet delivers due times set by another instan
   await watcher.release();
 });
 
+Deno.test("PostgresProvider: onJobDispatched delivers the due time of a job dispatched by another instance", async () => {
+  const p = prefix();
+  const dispatcher = await open(p);
+  const watcher = await open(p);
+  const received: number[] = [];
+  const stop = watcher.onJobDispatched!((dueTime) => received.push(dueTime));
+  let n = 0;
+  // LISTEN starts in the background: dispatch until one arrives.
+  await until("a job notification arrives", async () => {
+    const dueTime = 5_000 + ++n;
+    await dispatcher.dispatchJob({
+      jobId: `job-${n}`,
+      actorType: "A",
+      actorId: "a",
+      method: "m",
+      dueTime,
+      createdAt: 1,
+    });
+    return received.includes(dueTime);
+  });
+  // A re-dispatch that finds the live job holding its key creates nothing and announces nothing.
+  const keyed = { actorType: "A", actorId: "k", method: "m", dueTime: 9_001, createdAt: 1, idempotencyKey: "once" };
+  await dispatcher.dispatchJob({ ...keyed, jobId: "keyed-1" });
+  await until("the keyed job arrives", () => Promise.resolve(received.includes(9_001)));
+  assert.deepEqual(await dispatcher.dispatchJob({ ...keyed, jobId: "keyed-2", dueTime: 9_002 }), {
+    jobId: "keyed-1",
+    created: false,
+  });
+  stop();
+  await dispatcher.release();
+  await watcher.release();
+  assert.ok(!received.includes(9_002));
+});
+
 Deno.test("PostgresProvider cluster tests: drop the test database", async () => {
   await db.drop();
 });

@@ -58,9 +58,12 @@ export class JobStore {
       byKey: s(`SELECT job_id FROM {p}_jobs WHERE actor_type = $1 AND actor_id = $2 AND idempotency_key = $3`),
       idInUse: s(`SELECT 1 FROM {p}_jobs WHERE job_id = $1 UNION ALL SELECT 1 FROM {p}_dead_jobs WHERE job_id = $1`),
       deadIdInUse: s(`SELECT 1 FROM {p}_dead_jobs WHERE job_id = $1`),
-      insert: s(`INSERT INTO {p}_jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (actor_type, actor_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-                 RETURNING job_id`),
+      // Hosts hear of a new job at commit (LISTEN/NOTIFY) instead of at their next poll.
+      insert: s(`WITH ins AS (
+                   INSERT INTO {p}_jobs (${JOB_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                   ON CONFLICT (actor_type, actor_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                   RETURNING job_id, due_time)
+                 SELECT job_id, pg_notify($12, due_time::text) FROM ins`),
       get: s(`SELECT ${JOB_COLUMNS}, lease_id, lease_expiration,
                 NULL::integer AS attempts, NULL::text AS last_error, NULL::bigint AS failed_at, false AS dead
               FROM {p}_jobs WHERE job_id = $1
@@ -152,6 +155,7 @@ export class JobStore {
       key,
       req.createdAt,
       data,
+      jobChannel(this.#ctx.prefix),
     ];
     return transaction(this.#ctx, async (tx) => {
       // A concurrent dispatch may hold the key and then finish; a few rounds settle every race.
@@ -439,4 +443,9 @@ function leaseLost(action: string, lease: JobLease): JobNotFoundError {
       show(lease.leaseId)
     } is no longer valid`,
   );
+}
+
+/** The NOTIFY channel of new jobs for a table prefix. */
+export function jobChannel(prefix: string): string {
+  return `${prefix}_job_set`;
 }

@@ -34,7 +34,7 @@ import { type PgContext, toProviderError } from "./context.ts";
 import { openPool, type PgClient } from "./driver.ts";
 import { FetchStore } from "./fetch.ts";
 import { HostStore } from "./hosts.ts";
-import { JobStore } from "./jobs.ts";
+import { jobChannel, JobStore } from "./jobs.ts";
 import { logOperation, withQueryLog } from "./log.ts";
 import { migrate } from "./migrations.ts";
 import { AlarmNotifier } from "./notify.ts";
@@ -66,11 +66,13 @@ export class PostgresProvider implements ActorProvider {
   #session?: Session;
   #maxDeadlineMs?: number;
   #notifier: AlarmNotifier;
+  #jobNotifier: AlarmNotifier;
 
   /** @param options Resolved and validated options. */
   constructor(options: ResolvedPostgresProviderOptions) {
     this.#options = options;
     this.#notifier = new AlarmNotifier(alarmChannel(options.tablePrefix));
+    this.#jobNotifier = new AlarmNotifier(jobChannel(options.tablePrefix));
   }
 
   /** Group-commit counters of `setState` (tests and benchmarks). */
@@ -111,6 +113,7 @@ export class PostgresProvider implements ActorProvider {
     clearTimeout(session.cleanupTimer);
     await session.state.flush().catch(() => {});
     await this.#notifier.setClient(undefined);
+    await this.#jobNotifier.setClient(undefined);
     await session.hosts.closeAll();
     await session.db.end();
   }
@@ -149,6 +152,10 @@ export class PostgresProvider implements ActorProvider {
 
   onAlarmSet(listener: (dueTime: number) => void): () => void {
     return this.#notifier.subscribe(listener);
+  }
+
+  onJobDispatched(listener: (dueTime: number) => void): () => void {
+    return this.#jobNotifier.subscribe(listener);
   }
 
   lookupActor(req: LookupActorRequest): Promise<ActorPlacement> {
@@ -306,6 +313,7 @@ export class PostgresProvider implements ActorProvider {
       };
       this.#session = session;
       await this.#notifier.setClient(db);
+      await this.#jobNotifier.setClient(db);
       this.#scheduleCleanup(session, this.#options.cleanupIntervalMs);
       return session;
     } catch (err) {
