@@ -67,6 +67,10 @@ export type {
   SetStateOptions,
   StateEntry,
   StateList,
+  StreamInvokeOptions,
+  StreamRequest,
+  StreamResponse,
+  StreamResult,
   TurnKind,
 } from "./actor/types.ts";
 export type {

@@ -48,6 +48,10 @@ export type {
   SetStateOptions,
   StateEntry,
   StateList,
+  StreamInvokeOptions,
+  StreamRequest,
+  StreamResponse,
+  StreamResult,
   TurnKind,
 } from "./types.ts";
 export * from "../errors.ts";

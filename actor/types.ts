@@ -35,6 +35,13 @@ export interface Actor {
   invoke?(method: string, data: unknown, ctx: ActorContext): unknown;
   /** Shared, read-only turn for `service.peek`. */
   peek?(method: string, data: unknown, ctx: ActorContext): unknown;
+  /**
+   * Exclusive turn for `service.invokeStream` (API.md §11). The turn lasts
+   * until the returned body has been fully read, cancelled or errored.
+   */
+  invokeStream?(method: string, request: StreamRequest, ctx: ActorContext): StreamResponse | Promise<StreamResponse>;
+  /** Shared, read-only turn for `service.peekStream`; held like `invokeStream`'s. */
+  peekStream?(method: string, request: StreamRequest, ctx: ActorContext): StreamResponse | Promise<StreamResponse>;
   /** Exclusive turn for a due alarm. A throw is retried (API.md §9.4). */
   alarm?(name: string, data: unknown, ctx: ActorContext): void | Promise<void>;
   /**
@@ -108,7 +115,16 @@ export interface JobFailure {
 }
 
 /** The kind of work a turn performs. */
-export type TurnKind = "invoke" | "peek" | "alarm" | "job" | "jobFailed" | "bootstrap" | "deactivate";
+export type TurnKind =
+  | "invoke"
+  | "peek"
+  | "invokeStream"
+  | "peekStream"
+  | "alarm"
+  | "job"
+  | "jobFailed"
+  | "bootstrap"
+  | "deactivate";
 
 /**
  * What a handler learns about the work it is doing.
@@ -152,6 +168,72 @@ export interface InvokeOptions extends CallOptions {
    * @default {false}
    */
   activeOnly?: boolean;
+}
+
+/**
+ * What a streaming handler receives (API.md §11).
+ *
+ * @example
+ * ```ts
+ * import type { StreamRequest } from "./types.ts";
+ * async function readAll(request: StreamRequest): Promise<string> {
+ *   return await new Response(request.body).text();
+ * }
+ * console.log(typeof readAll); // function
+ * ```
+ */
+export interface StreamRequest {
+  /** The caller's content type; `application/octet-stream` when it gave none. */
+  readonly contentType: string;
+  /** The request body; empty when the caller sent none. Over `maxRequestBodySizeBytes`, reading it errors. */
+  readonly body: ReadableStream<Uint8Array>;
+}
+
+/**
+ * What a streaming handler returns. A string body defaults to
+ * `text/plain; charset=utf-8`, anything else to `application/octet-stream`.
+ *
+ * @example
+ * ```ts
+ * import type { StreamResponse } from "./types.ts";
+ * const response: StreamResponse = { contentType: "text/csv", body: "a,b\n1,2\n" };
+ * console.log(response.contentType); // text/csv
+ * ```
+ */
+export interface StreamResponse {
+  contentType?: string;
+  body?: ReadableStream<Uint8Array> | Uint8Array | string | null;
+}
+
+/**
+ * Options of `invokeStream`/`peekStream`: the request's content type
+ * (default `application/octet-stream`) and body (default empty).
+ *
+ * @example
+ * ```ts
+ * import type { StreamInvokeOptions } from "./types.ts";
+ * const options: StreamInvokeOptions = { contentType: "text/plain", body: "hello" };
+ * console.log(options.body); // hello
+ * ```
+ */
+export interface StreamInvokeOptions extends InvokeOptions {
+  contentType?: string;
+  body?: ReadableStream<Uint8Array> | Uint8Array | string;
+}
+
+/**
+ * The result of a streamed call: read `body` to the end or cancel it, since
+ * the actor's turn lasts until then.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await service.invokeStream("echo", "e1", "echo", { body: "hello" });
+ * console.log(result.contentType, await new Response(result.body).text());
+ * ```
+ */
+export interface StreamResult {
+  contentType: string;
+  body: ReadableStream<Uint8Array>;
 }
 
 /** Options of `setState`. */
@@ -252,6 +334,20 @@ export interface ActorService {
     data?: unknown,
     options?: InvokeOptions,
   ): Promise<R>;
+  /**
+   * A streamed call (API.md §11): the request body streams to the actor's
+   * `invokeStream`, and the promise resolves with the response's content type
+   * and body as soon as the handler returns. The actor's exclusive turn lasts
+   * until `body` is fully read or cancelled. Never retried.
+   */
+  invokeStream(
+    actorType: string,
+    actorId: string,
+    method: string,
+    options?: StreamInvokeOptions,
+  ): Promise<StreamResult>;
+  /** `invokeStream` in a shared, read-only turn (the actor's `peekStream`). */
+  peekStream(actorType: string, actorId: string, method: string, options?: StreamInvokeOptions): Promise<StreamResult>;
 
   getState<T = unknown>(actorType: string, actorId: string, options?: CallOptions): Promise<T>;
   setState(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<void>;

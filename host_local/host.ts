@@ -29,6 +29,9 @@ import { ActorRegistry } from "./registry.ts";
 import { LocalActorService } from "./service.ts";
 import { PeerPool } from "./peer_pool.ts";
 import { decodePeerInvoke } from "./peer_protocol.ts";
+import { StreamInvoker } from "./stream_invoker.ts";
+import { StreamSessions } from "./stream_serve.ts";
+import { decodeStreamMessage, STREAM_VERSION } from "./stream_protocol.ts";
 import type { PeerLinks, TimedCredentials } from "./peer_links.ts";
 import { registerBuiltIn } from "./builtin.ts";
 import { bootstrapSingletons } from "./singletons.ts";
@@ -109,6 +112,7 @@ export class LocalHost implements AsyncDisposable {
   #unsubscribeAlarms: (() => void) | undefined;
   readonly #pool: PeerPool;
   readonly #invoker: Invoker;
+  readonly #streamSessions: StreamSessions;
   #acquired = false;
   #starting: Promise<void> | undefined;
   #stopping: Promise<void> | undefined;
@@ -163,6 +167,19 @@ export class LocalHost implements AsyncDisposable {
     });
     const invoker = new Invoker({ ...common, cache, peers: this.#pool });
     this.#invoker = invoker;
+    const streams = new StreamInvoker({
+      invoker,
+      table: this.#table,
+      peers: this.#pool,
+      cache,
+      maxRequestBodySizeBytes: o.maxRequestBodySizeBytes,
+    });
+    this.#streamSessions = new StreamSessions({
+      invoker,
+      table: this.#table,
+      admit: (msg) => invoker.admit(msg),
+      maxRequestBodySizeBytes: o.maxRequestBodySizeBytes,
+    });
     this.#scheduler = new AlarmScheduler({
       ...common,
       logger: o.logger,
@@ -184,6 +201,7 @@ export class LocalHost implements AsyncDisposable {
       codec: o.codec,
       provider: o.provider,
       invoker,
+      streams,
       table: this.#table,
       logger: o.logger,
       alarmSet: (due) => this.#scheduler.alarmSet(due),
@@ -314,7 +332,10 @@ export class LocalHost implements AsyncDisposable {
           maxInFlightRequests: o.maxInFlightRequests,
           keepaliveMs: o.requestTimeoutMs,
           logger: o.logger,
-          serve: (body, signal) => this.#invoker.serve(decodePeerInvoke(body), signal),
+          serve: (body, signal) =>
+            body[0] === STREAM_VERSION
+              ? this.#streamSessions.handle(decodeStreamMessage(body), signal)
+              : this.#invoker.serve(decodePeerInvoke(body), signal),
           onLink: (link) => this.#pool.adopt(link),
         }));
       this.#pool.attach(this.#links.transport);

@@ -26,6 +26,7 @@ import {
   PayloadTooLargeError,
 } from "../errors.ts";
 import type { ActorProvider } from "../providers/types.ts";
+import type { Actor } from "../actor/types.ts";
 import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
 import type { ActorRegistry } from "./registry.ts";
 import type { PlacementCache } from "./placement_cache.ts";
@@ -101,16 +102,30 @@ export class Invoker {
   }
 
   async #attempt(req: InvocationRequest, bypassCache: boolean): Promise<Uint8Array> {
+    const where = await this.locate(req, bypassCache);
+    if (where.local) return this.#runLocal(req, where.act);
+    return await this.#forward(req, where.owner);
+  }
+
+  /**
+   * Where a call runs: here (with the activation if one is active), or on the
+   * owner. A stopping host records no new placement for itself.
+   */
+  async locate(
+    req: { actorType: string; actorId: string; activeOnly: boolean },
+    bypassCache: boolean,
+  ): Promise<
+    { local: true; act: Activation | undefined } | { local: false; owner: { hostId: string; address: string } }
+  > {
     const key = actorKey(req.actorType, req.actorId);
     const active = this.#d.table.get(key);
-    if (active !== undefined) return this.#runLocal(req, active);
+    if (active !== undefined) return { local: true, act: active };
     if (this.#d.draining()) {
-      // A stopping host must not record a new placement for itself.
       throw new HostDrainingError(`Cannot activate actor "${key}": the host is stopping`);
     }
     const owner = await this.#resolve(req, key, bypassCache);
-    if (owner.hostId === this.#d.hostId()) return this.#runLocal(req, undefined);
-    return await this.#forward(req, owner);
+    if (owner.hostId === this.#d.hostId()) return { local: true, act: undefined };
+    return { local: false, owner };
   }
 
   /** Sends the call to the owning host over its peer link. */
@@ -138,14 +153,25 @@ export class Invoker {
    * store confirms the placement names this host.
    */
   async serve(req: PeerInvokeRequest, signal: AbortSignal): Promise<Uint8Array> {
+    const act = await this.admit(req);
+    return this.#runLocal({ ...req, signal }, act);
+  }
+
+  /**
+   * Checks that a forwarded call belongs here. Resolves with the activation if
+   * the actor is active, or `undefined` once the store confirmed the placement
+   * names this host (the caller's placement may be stale).
+   */
+  async admit(
+    req: { targetHostId: string; actorType: string; actorId: string; activeOnly: boolean },
+  ): Promise<Activation | undefined> {
     const self = this.#d.hostId();
     const key = actorKey(req.actorType, req.actorId);
     if (req.targetHostId !== self) {
       throw new HostMismatchError(`Cannot run actor "${key}": this is host "${self}", not "${req.targetHostId}"`);
     }
-    const call: InvocationRequest = { ...req, signal };
     const active = this.#d.table.get(key);
-    if (active !== undefined) return this.#runLocal(call, active);
+    if (active !== undefined) return active;
     if (this.#d.draining()) {
       // A placement a peer made here just before the drain began must not pin the actor to a stopping host.
       await this.#d.provider.removeActor(req.actorType, req.actorId, self).catch(() => {});
@@ -160,11 +186,11 @@ export class Invoker {
     if (placement.hostId !== self) {
       throw new ActorNotHostedError(`Cannot run actor "${key}": it is placed on host "${placement.hostId}"`);
     }
-    return this.#runLocal(call, undefined);
+    return undefined;
   }
 
   async #resolve(
-    req: InvocationRequest,
+    req: { actorType: string; actorId: string; activeOnly: boolean },
     key: string,
     bypassCache: boolean,
   ): Promise<{ hostId: string; address: string }> {
@@ -182,7 +208,15 @@ export class Invoker {
     return placement;
   }
 
-  async #runLocal(req: InvocationRequest, found: Activation | undefined): Promise<Uint8Array> {
+  /**
+   * Activates the actor if needed and acquires its turn lock (shared for peeks).
+   * The caller must `beginTurn` and, at the end, `endTurn` to release it.
+   */
+  async enterTurn(
+    req: { actorType: string; actorId: string; activeOnly: boolean; signal: AbortSignal | undefined },
+    found: Activation | undefined,
+    shared: boolean,
+  ): Promise<{ act: Activation; instance: Actor }> {
     const { table } = this.#d;
     const key = actorKey(req.actorType, req.actorId);
     let act = found ?? table.get(key);
@@ -206,7 +240,6 @@ export class Invoker {
     const instance = act.instance ?? await act.ready;
     // The caller may have given up while the factory ran: never start its handler then.
     req.signal?.throwIfAborted();
-    const shared = req.mode === "peek";
     if (!act.lock.tryAcquire(shared)) {
       try {
         await act.lock.acquire(shared, req.signal);
@@ -215,6 +248,14 @@ export class Invoker {
         throw err;
       }
     }
+    return { act, instance };
+  }
+
+  async #runLocal(req: InvocationRequest, found: Activation | undefined): Promise<Uint8Array> {
+    const { table } = this.#d;
+    const key = actorKey(req.actorType, req.actorId);
+    const shared = req.mode === "peek";
+    const { act, instance } = await this.enterTurn(req, found, shared);
     // The reserved bootstrap method (sent only by hosts, API.md §13) runs `bootstrap` in an exclusive turn.
     const bootstrap = !shared && req.method === BOOTSTRAP_METHOD;
     const ctx = table.beginTurn(act, {

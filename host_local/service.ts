@@ -24,6 +24,8 @@ import type {
   SetStateOptions,
   StateEntry,
   StateList,
+  StreamInvokeOptions,
+  StreamResult,
 } from "../actor/types.ts";
 import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
 import { type Codec, decodePayload, encodePayload } from "../_internal/codec.ts";
@@ -44,6 +46,7 @@ import { BUILTIN_ACCESS, type BuiltInAccess, type BuiltInCallOptions } from "./b
 import { alarmInfoFromRecord, resolveAlarm } from "./alarm_options.ts";
 import { LocalActorClient } from "./client.ts";
 import { LocalJobService } from "./job_service.ts";
+import { checkStreamOptions, type StreamInvoker } from "./stream_invoker.ts";
 
 /** What the service needs from its host. */
 export interface ServiceDeps {
@@ -51,6 +54,7 @@ export interface ServiceDeps {
   codec: Codec;
   provider: ActorProvider;
   invoker: Invoker;
+  streams: StreamInvoker;
   table: ActorTable;
   logger: Logger;
   /** Tells the alarm scheduler an alarm was set here, so it can fetch it early. */
@@ -136,6 +140,49 @@ export class LocalActorService implements ActorService {
 
   peek<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
     return this.#call("peek", type, id, method, data, options, false);
+  }
+
+  invokeStream(type: string, id: string, method: string, options?: StreamInvokeOptions): Promise<StreamResult> {
+    return this.#stream("invokeStream", type, id, method, options);
+  }
+
+  peekStream(type: string, id: string, method: string, options?: StreamInvokeOptions): Promise<StreamResult> {
+    return this.#stream("peekStream", type, id, method, options);
+  }
+
+  async #stream(
+    mode: "invokeStream" | "peekStream",
+    actorType: string,
+    actorId: string,
+    method: string,
+    options: StreamInvokeOptions | undefined,
+  ): Promise<StreamResult> {
+    const action = `${mode === "invokeStream" ? "invoke" : "peek"} actor stream`;
+    this.#target(action, actorType, actorId, false);
+    checkMethod(action, method);
+    const { contentType, body, activeOnly } = checkStreamOptions(action, options);
+    const { turn, signal } = this.#begin(action, options);
+    const key = actorKey(actorType, actorId);
+    if (turn !== undefined && turn.chain.includes(key)) {
+      throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
+    }
+    signal?.throwIfAborted();
+    // An abort after this point also cancels the response body, releasing the actor (local and forwarded alike).
+    return await raceSignal(
+      this.#d.streams.invoke({
+        actorType,
+        actorId,
+        method,
+        mode,
+        requestId: crypto.randomUUID(),
+        chain: turn?.chain ?? [],
+        activeOnly,
+        signal,
+        contentType,
+        body,
+      }),
+      signal,
+    );
   }
 
   async #call<R>(

@@ -1,0 +1,156 @@
+/**
+ * The caller's side of a streamed call to an actor on another host (API.md
+ * §11), over the messages of `stream_protocol.ts` on one peer link:
+ *
+ * 1. `open` (with the first body bytes) and `watch` go out back to back;
+ * 2. the rest of the request body is pushed in `chunk`s, one at a time, each
+ *    answered once the owner queued it (backpressure);
+ * 3. `open` is answered when the handler returned: the call resolves with a
+ *    body that pulls `read`s, one chunk ahead of its reader;
+ * 4. cancelling the body (or aborting the signal) sends `cancel`; a lost link
+ *    fails `watch` and errors the body with `TransportError`.
+ *
+ * @module
+ */
+
+import type { StreamResult } from "../actor/types.ts";
+import { isFrancisError, TransportError } from "../errors.ts";
+import type { PeerLink } from "../transport/types.ts";
+import { encodeStreamMessage, STREAM_CHUNK_BYTES, type StreamOpen } from "./stream_protocol.ts";
+import { type BodyInit, toBodyStream } from "./stream_bodies.ts";
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Sends one streamed call over `link` and resolves when the owner's handler returned.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await forwardStream(link, open, "hello", signal);
+ * console.log(await new Response(result.body).text());
+ * ```
+ */
+export async function forwardStream(
+  link: PeerLink,
+  open: Omit<StreamOpen, "op" | "data" | "complete">,
+  body: BodyInit,
+  signal: AbortSignal | undefined,
+): Promise<StreamResult> {
+  const id = open.streamId;
+  const send = (msg: Parameters<typeof encodeStreamMessage>[0], s?: AbortSignal) =>
+    link.request(encodeStreamMessage(msg), s === undefined ? undefined : { signal: s });
+  let inline: Uint8Array | undefined = typeof body === "string"
+    ? encoder.encode(body)
+    : body instanceof ReadableStream
+    ? undefined
+    : body ?? new Uint8Array(0);
+  if (inline instanceof Uint8Array && inline.length > STREAM_CHUNK_BYTES) inline = undefined;
+  const complete = inline !== undefined;
+  const opened = send({ op: "open", ...open, complete, data: inline ?? new Uint8Array(0) }, signal);
+  const watched = send({ op: "watch", streamId: id });
+  watched.catch(() => {});
+  const pump = complete ? undefined : pumpBody(send, id, toBodyStream(body!));
+  let contentType: string;
+  try {
+    contentType = decoder.decode(await opened);
+  } catch (err) {
+    pump?.stop(err);
+    throw err;
+  }
+  let done = false;
+  let controllerRef!: ReadableStreamDefaultController<Uint8Array>;
+  const finish = (reason?: unknown) => {
+    if (done) return false;
+    done = true;
+    signal?.removeEventListener("abort", onAbort);
+    if (reason !== undefined) {
+      pump?.stop(reason);
+      send({ op: "cancel", streamId: id }).catch(() => {});
+    }
+    return true;
+  };
+  const onAbort = () => {
+    if (!finish(signal!.reason)) return;
+    try {
+      controllerRef.error(signal!.reason);
+    } catch { /* closed */ }
+  };
+  watched.then(undefined, (err) => {
+    if (!finish(err instanceof TransportError ? err : new TransportError("The stream's link was lost"))) return;
+    try {
+      controllerRef.error(err);
+    } catch { /* closed */ }
+  });
+  const result = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controllerRef = controller;
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    },
+    async pull(controller) {
+      if (done) return;
+      let answer: Uint8Array;
+      try {
+        answer = await send({ op: "read", streamId: id });
+      } catch (err) {
+        if (finish()) controller.error(err);
+        return;
+      }
+      if (done) return;
+      if (answer.length === 1 && answer[0] === 1) {
+        finish();
+        controller.close();
+      } else {
+        controller.enqueue(answer.subarray(1));
+      }
+    },
+    cancel(reason) {
+      finish(reason ?? new TransportError("The caller cancelled the stream"));
+    },
+  }, { highWaterMark: 1 });
+  return { contentType, body: result };
+}
+
+/** Pushes the request body in chunks, one unanswered at a time; `stop` cancels the source. */
+function pumpBody(
+  send: (msg: Parameters<typeof encodeStreamMessage>[0]) => Promise<Uint8Array>,
+  streamId: string,
+  source: ReadableStream<Uint8Array>,
+): { stop(reason: unknown): void } {
+  const reader = source.getReader();
+  let stopped = false;
+  const stop = (reason: unknown) => {
+    if (stopped) return;
+    stopped = true;
+    reader.cancel(reason).catch(() => {});
+  };
+  (async () => {
+    while (!stopped) {
+      const { done, value } = await reader.read();
+      if (stopped) return;
+      if (done) {
+        await send({ op: "chunk", streamId, end: true, data: new Uint8Array(0) });
+        return;
+      }
+      if (!(value instanceof Uint8Array)) {
+        throw new TypeError("Cannot send stream request body: a chunk is not a Uint8Array");
+      }
+      for (let at = 0; at < value.length && !stopped; at += STREAM_CHUNK_BYTES) {
+        const answer = await send({
+          op: "chunk",
+          streamId,
+          end: false,
+          data: value.subarray(at, at + STREAM_CHUNK_BYTES),
+        });
+        if (answer[0] !== 0) return stop(new TransportError("The actor stopped reading the request body"));
+      }
+    }
+  })().catch((err) => {
+    stop(err);
+    // The owner refused the body (over its bound): it fails the call itself. Any other failure of the
+    // request body cancels the call.
+    if (!isFrancisError(err, "payload_too_large")) send({ op: "cancel", streamId }).catch(() => {});
+  });
+  return { stop };
+}
