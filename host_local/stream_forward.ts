@@ -14,12 +14,11 @@
  */
 
 import type { StreamResult } from "../actor/types.ts";
-import { isFrancisError, TransportError } from "../errors.ts";
+import { DecodeError, isFrancisError, TransportError } from "../errors.ts";
 import type { PeerLink } from "../transport/types.ts";
-import { encodeStreamMessage, STREAM_CHUNK_BYTES, type StreamOpen } from "./stream_protocol.ts";
+import { decodeOpenAnswer, encodeStreamMessage, STREAM_CHUNK_BYTES, type StreamOpen } from "./stream_protocol.ts";
 import { type BodyInit, toBodyStream } from "./stream_bodies.ts";
 
-const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
 /**
@@ -52,8 +51,12 @@ export async function forwardStream(
   watched.catch(() => {});
   const pump = complete ? undefined : pumpBody(send, id, toBodyStream(body!));
   let contentType: string;
+  let first: Uint8Array | undefined;
   try {
-    contentType = decoder.decode(await opened);
+    const answer = decodeOpenAnswer(await opened);
+    contentType = answer.contentType;
+    if (answer.complete) return { contentType, body: toBodyStream(answer.bytes) };
+    first = answer.bytes;
   } catch (err) {
     pump?.stop(err);
     throw err;
@@ -85,6 +88,7 @@ export async function forwardStream(
   const result = new ReadableStream<Uint8Array>({
     start(controller) {
       controllerRef = controller;
+      if (first !== undefined && first.length > 0) controller.enqueue(first);
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
     },
@@ -98,11 +102,19 @@ export async function forwardStream(
         return;
       }
       if (done) return;
-      if (answer.length === 1 && answer[0] === 1) {
+      if (answer[0] === 1 && answer.length === 1) {
         finish();
         controller.close();
-      } else {
+      } else if (answer[0] === 2) {
+        finish();
         controller.enqueue(answer.subarray(1));
+        controller.close();
+      } else if (answer[0] === 0) {
+        controller.enqueue(answer.subarray(1));
+      } else {
+        const err = new DecodeError("Cannot read stream: malformed read answer");
+        finish(err);
+        controller.error(err);
       }
     },
     cancel(reason) {

@@ -8,9 +8,9 @@
  *
  * | op | caller → owner | answer |
  * | --- | --- | --- |
- * | 1 `open` | `u8 flags` (bit 0 peek, bit 1 activeOnly, bit 2 body complete) · target host, type, ID, method, stream ID (the request ID), content type · `u16` chain length · chain · first body bytes | the response content type (UTF-8), once the handler returned |
+ * | 1 `open` | `u8 flags` (bit 0 peek, bit 1 activeOnly, bit 2 body complete) · target host, type, ID, method, stream ID (the request ID), content type · `u16` chain length · chain · first body bytes | once the handler returned: `u8` (0 no bytes yet, 1 the whole body follows, 2 its first bytes follow) · content type (string) · bytes |
  * | 2 `chunk` | stream ID · `u8` end flag · body bytes | `0` taken, `1` the actor no longer reads |
- * | 3 `read` | stream ID | `0` · bytes, or `1` (end of body) |
+ * | 3 `read` | stream ID | `0` · bytes, `2` · the last bytes, or `1` (end of body) |
  * | 4 `cancel` | stream ID | empty |
  * | 5 `watch` | stream ID | empty, once the stream is over (held open meanwhile, so a lost link is noticed) |
  *
@@ -183,6 +183,61 @@ export function decodeStreamMessage(body: Uint8Array): StreamMessage {
     default:
       throw bad("unknown operation");
   }
+}
+
+/**
+ * Encodes the answer to `open`: the response content type and, when the
+ * handler gave its body whole (at most one chunk), that body.
+ *
+ * @example
+ * ```ts
+ * import { decodeOpenAnswer, encodeOpenAnswer } from "./stream_protocol.ts";
+ * console.log(decodeOpenAnswer(encodeOpenAnswer("text/plain", "none", undefined)).contentType); // text/plain
+ * ```
+ */
+export function encodeOpenAnswer(
+  contentType: string,
+  kind: "none" | "first" | "whole",
+  bytes: Uint8Array | undefined,
+): Uint8Array {
+  const whole = kind === "none" ? undefined : bytes ?? new Uint8Array(0);
+  const type = encoder.encode(contentType);
+  if (type.length > 0xffff) throw new RangeError("Cannot encode stream answer: content type too long");
+  const out = new Uint8Array(3 + type.length + (whole?.length ?? 0));
+  out[0] = kind === "none" ? 0 : kind === "whole" ? 1 : 2;
+  out[1] = type.length >> 8;
+  out[2] = type.length & 0xff;
+  out.set(type, 3);
+  if (whole !== undefined) out.set(whole, 3 + type.length);
+  return out;
+}
+
+/**
+ * Decodes the answer to `open`.
+ *
+ * @throws {DecodeError} On a malformed answer.
+ *
+ * @example
+ * ```ts
+ * import { decodeOpenAnswer, encodeOpenAnswer } from "./stream_protocol.ts";
+ * console.log(decodeOpenAnswer(encodeOpenAnswer("a/b", "whole", new Uint8Array([1]))).bytes?.length); // 1
+ * ```
+ */
+export function decodeOpenAnswer(
+  answer: Uint8Array,
+): { contentType: string; bytes: Uint8Array | undefined; complete: boolean } {
+  if (answer.length < 3 || answer[0] > 2) throw bad("malformed open answer");
+  const n = (answer[1] << 8) | answer[2];
+  if (3 + n > answer.length) throw bad("truncated open answer");
+  let contentType: string;
+  try {
+    contentType = decoder.decode(answer.subarray(3, 3 + n));
+  } catch (err) {
+    throw bad("content type is not UTF-8", err);
+  }
+  const rest = answer.subarray(3 + n);
+  if (answer[0] === 0 && rest.length > 0) throw bad("trailing bytes after the open answer");
+  return { contentType, bytes: answer[0] === 0 ? undefined : rest, complete: answer[0] === 1 };
 }
 
 function bad(reason: string, cause?: unknown): DecodeError {

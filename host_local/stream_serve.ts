@@ -13,7 +13,7 @@
 import { PayloadTooLargeError, TransportError } from "../errors.ts";
 import type { Activation } from "./actor_table.ts";
 import { runStreamTurn, type StreamTurnDeps } from "./stream_turn.ts";
-import { STREAM_CHUNK_BYTES, type StreamMessage, type StreamOpen } from "./stream_protocol.ts";
+import { encodeOpenAnswer, STREAM_CHUNK_BYTES, type StreamMessage, type StreamOpen } from "./stream_protocol.ts";
 
 /** What the owner's side needs from its host. */
 export interface StreamServeDeps extends StreamTurnDeps {
@@ -89,6 +89,8 @@ interface Session {
   readonly feed: BodyFeed;
   readonly abort: AbortController;
   reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  /** A read of the response body started early and not yet taken. */
+  next: Promise<ReadableStreamReadResult<Uint8Array>> | undefined;
   /** Bytes of a chunk larger than one `read` answer, kept for the next read. */
   rest: Uint8Array | undefined;
   reading: boolean;
@@ -99,7 +101,6 @@ const CONTINUE = new Uint8Array([0]);
 const STOPPED = new Uint8Array([1]);
 const END = new Uint8Array([1]);
 const EMPTY = new Uint8Array(0);
-const encoder = new TextEncoder();
 
 /**
  * The streams this host serves for peers.
@@ -146,6 +147,7 @@ export class StreamSessions {
       feed: new BodyFeed(this.#d.maxRequestBodySizeBytes),
       abort: new AbortController(),
       reader: undefined,
+      next: undefined,
       rest: undefined,
       reading: false,
       done: Promise.withResolvers<void>(),
@@ -163,11 +165,22 @@ export class StreamSessions {
         requestId: msg.streamId,
         body: session.feed.stream,
         tooLarge: () => session.feed.tooLarge,
-        onEnd: () => this.#end(msg.streamId, session, undefined),
       }, found);
+      if (result.bytes !== undefined && result.bytes.length <= STREAM_CHUNK_BYTES) {
+        // The whole body goes with the answer: the turn ends now, as if it had been read.
+        await result.body.cancel();
+        this.#end(msg.streamId, session, undefined);
+        return encodeOpenAnswer(result.contentType, "whole", result.bytes);
+      }
       session.reader = result.body.getReader();
-      if (session.abort.signal.aborted) this.#cancel(msg.streamId, session.abort.signal.reason);
-      return encoder.encode(result.contentType);
+      if (session.abort.signal.aborted) {
+        this.#cancel(msg.streamId, session.abort.signal.reason);
+        return encodeOpenAnswer(result.contentType, "none", undefined);
+      }
+      // Bytes the body has ready at once go with the answer, saving a round trip for short bodies.
+      const { chunk, end } = await this.#take(session, true);
+      if (end) this.#end(msg.streamId, session, undefined);
+      return encodeOpenAnswer(result.contentType, end ? "whole" : chunk === undefined ? "none" : "first", chunk);
     } catch (err) {
       this.#end(msg.streamId, session, err);
       throw err;
@@ -189,21 +202,11 @@ export class StreamSessions {
     }
     session.reading = true;
     try {
-      let chunk = session.rest;
-      session.rest = undefined;
-      if (chunk === undefined) {
-        const r = await session.reader.read();
-        if (r.done) {
-          this.#end(streamId, session, undefined);
-          return END;
-        }
-        chunk = r.value;
-      }
-      if (chunk.length > STREAM_CHUNK_BYTES) {
-        session.rest = chunk.subarray(STREAM_CHUNK_BYTES);
-        chunk = chunk.subarray(0, STREAM_CHUNK_BYTES);
-      }
+      const { chunk, end } = await this.#take(session, false);
+      if (end) this.#end(streamId, session, undefined);
+      if (chunk === undefined) return END;
       const out = new Uint8Array(chunk.length + 1);
+      out[0] = end ? 2 : 0;
       out.set(chunk, 1);
       return out;
     } catch (err) {
@@ -212,6 +215,52 @@ export class StreamSessions {
     } finally {
       session.reading = false;
     }
+  }
+
+  /**
+   * The next bytes of the response body (at most one chunk) and whether the
+   * body ends right after them. With `soon`, only what is ready before the
+   * next macrotask is taken (a read still pending is kept for later).
+   */
+  async #take(session: Session, soon: boolean): Promise<{ chunk: Uint8Array | undefined; end: boolean }> {
+    let chunk = session.rest;
+    session.rest = undefined;
+    if (chunk === undefined) {
+      const r = soon ? await this.#readSoon(session) : await this.#readNext(session);
+      if (r === undefined) return { chunk: undefined, end: false };
+      if (r.done) return { chunk: undefined, end: true };
+      chunk = r.value;
+    }
+    if (chunk.length > STREAM_CHUNK_BYTES) {
+      session.rest = chunk.subarray(STREAM_CHUNK_BYTES);
+      return { chunk: chunk.subarray(0, STREAM_CHUNK_BYTES), end: false };
+    }
+    const after = await this.#readSoon(session);
+    if (after?.done) return { chunk, end: true };
+    if (after !== undefined) session.rest = after.value;
+    return { chunk, end: false };
+  }
+
+  #readNext(session: Session): Promise<ReadableStreamReadResult<Uint8Array>> {
+    const next = session.next ?? session.reader!.read();
+    session.next = undefined;
+    return next;
+  }
+
+  /** The next read if it settles before the next macrotask; otherwise `undefined`, and the read stays pending. */
+  async #readSoon(session: Session): Promise<ReadableStreamReadResult<Uint8Array> | undefined> {
+    let next = session.next;
+    if (next === undefined) {
+      next = session.next = session.reader!.read();
+      next.catch(() => {}); // a failure is reported by the read that takes it
+    }
+    const settled = next.then((r) => r, () => undefined); // a failure stays in `next` for the read that takes it
+    const r = await Promise.race([
+      settled,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 0)),
+    ]);
+    if (r !== undefined) session.next = undefined;
+    return r;
   }
 
   async #watch(streamId: string, signal: AbortSignal): Promise<Uint8Array> {

@@ -259,7 +259,7 @@ Deno.test("streams: an actor without invokeStream answers InvokeModeUnsupportedE
   }
 });
 
-Deno.test("streams (cross-host): stopping the owner ends an unread stream within the grace period, and no session is left", async () => {
+Deno.test("streams (cross-host): stopping the owner aborts the turn of an unread stream within the grace period, and the stop completes", async () => {
   await using t = await setup("cross-host");
   const held = await t.service.invokeStream("s", "g", "big");
   const signal = t.probe.signals.at(-1)!;

@@ -21,6 +21,9 @@ import {
   toBodyStream,
 } from "./stream_bodies.ts";
 
+const encoder = new TextEncoder();
+const EMPTY = new Uint8Array(0);
+
 /** One streamed call as it reaches the host that runs it. */
 export interface StreamCall {
   actorType: string;
@@ -61,7 +64,7 @@ export async function runStreamTurn(
   deps: StreamTurnDeps,
   call: StreamCall,
   found: Activation | undefined,
-): Promise<StreamResult> {
+): Promise<StreamResult & { bytes?: Uint8Array }> {
   const shared = call.mode === "peekStream";
   const { act, instance } = await deps.invoker.enterTurn(call, found, shared);
   const key = actorKey(call.actorType, call.actorId);
@@ -107,6 +110,8 @@ export async function runStreamTurn(
   }
   const body = response?.body ?? null;
   return {
+    // A body given whole (bytes, string or none) lets a forwarded call answer in one message.
+    bytes: body instanceof ReadableStream ? undefined : typeof body === "string" ? encoder.encode(body) : body ?? EMPTY,
     contentType: response?.contentType ?? defaultResponseType(body),
     body: guardResponse(toBodyStream(body), {
       onDone: end,
