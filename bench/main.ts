@@ -25,6 +25,7 @@ import * as j from "./j_worker_invoke.ts";
 import * as k from "./k_runtime_restart.ts";
 import * as l from "./l_idle_workers.ts";
 import * as m from "./m_jobs.ts";
+import * as n from "./n_streams.ts";
 
 interface Scenario {
   key: string;
@@ -47,6 +48,11 @@ export const SCENARIOS: readonly Scenario[] = [
   { key: "k_runtime_restart", title: "workers serving again after a runtime SIGKILL and restart", run: k.run },
   { key: "l_idle_workers", title: "runtime CPU and RSS with 50 idle connected workers", run: l.run },
   { key: "m_jobs", title: "durable jobs: throughput (SQLite, 3 PostgreSQL hosts) and start latency", run: m.run },
+  {
+    key: "n_streams",
+    title: "streams: small-call cost next to invoke, body throughput same-host and cross-host",
+    run: n.run,
+  },
 ];
 
 const USAGE = "Usage: deno task bench [--quick] [--only a,b,...] [--out path]";
