@@ -124,7 +124,14 @@ export async function forwardStream(
   return { contentType, body: result };
 }
 
-/** Pushes the request body in chunks, one unanswered at a time; `stop` cancels the source. */
+/** Request-body chunks sent and not yet answered (the owner answers once its queue has room). */
+const CHUNKS_IN_FLIGHT = 3;
+
+/**
+ * Pushes the request body in chunks, at most {@linkcode CHUNKS_IN_FLIGHT}
+ * unanswered (they stay in order: one link, and the owner queues each before
+ * it awaits room); `stop` cancels the source.
+ */
 function pumpBody(
   send: (msg: Parameters<typeof encodeStreamMessage>[0]) => Promise<Uint8Array>,
   streamId: string,
@@ -137,27 +144,33 @@ function pumpBody(
     stopped = true;
     reader.cancel(reason).catch(() => {});
   };
+  const inFlight = new Set<Promise<void>>();
+  const push = (data: Uint8Array, end: boolean) => {
+    const sent: Promise<void> = send({ op: "chunk", streamId, end, data }).then((answer) => {
+      inFlight.delete(sent);
+      if (answer[0] !== 0 && !end) stop(new TransportError("The actor stopped reading the request body"));
+    });
+    sent.catch(() => {}); // handled where it is awaited or raced; never an unhandled rejection meanwhile
+    inFlight.add(sent);
+    return sent;
+  };
   (async () => {
     while (!stopped) {
       const { done, value } = await reader.read();
       if (stopped) return;
       if (done) {
-        await send({ op: "chunk", streamId, end: true, data: new Uint8Array(0) });
-        return;
+        await push(new Uint8Array(0), true);
+        break;
       }
       if (!(value instanceof Uint8Array)) {
         throw new TypeError("Cannot send stream request body: a chunk is not a Uint8Array");
       }
       for (let at = 0; at < value.length && !stopped; at += STREAM_CHUNK_BYTES) {
-        const answer = await send({
-          op: "chunk",
-          streamId,
-          end: false,
-          data: value.subarray(at, at + STREAM_CHUNK_BYTES),
-        });
-        if (answer[0] !== 0) return stop(new TransportError("The actor stopped reading the request body"));
+        push(value.subarray(at, at + STREAM_CHUNK_BYTES), false);
+        if (inFlight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inFlight);
       }
     }
+    await Promise.all(inFlight);
   })().catch((err) => {
     stop(err);
     // The owner refused the body (over its bound): it fails the call itself. Any other failure of the
