@@ -136,7 +136,10 @@ export function resolveLocalHostOptions(options: LocalHostOptions): ResolvedLoca
     );
   }
   if (transport === "webtransport") {
-    throw new TypeError(`Cannot ${ACTION}: transport "webtransport" is not available in this version`);
+    throw new TypeError(
+      `Cannot ${ACTION}: transport "webtransport" is not available for LocalHost peer links ` +
+        `(it is an experimental RemoteHost-to-runtime transport)`,
+    );
   }
   const codec = options.codec ?? jsonCodec;
   if (typeof codec?.encode !== "function" || typeof codec?.decode !== "function") {

@@ -143,6 +143,8 @@ export class RemoteHost implements AsyncDisposable {
       runtimeAddresses: o.runtimeAddresses,
       bootstrap: o.bootstrap,
       pinnedCa: o.pinnedCa,
+      transport: o.transport,
+      runtimeCertificateHashes: o.runtimeCertificateHashes,
       clientOnly: o.clientOnly,
       requestTimeoutMs: o.requestTimeoutMs,
       maxInFlightRequests: o.maxInFlightRequests,

@@ -8,7 +8,7 @@ import type { Logger } from "../actor/types.ts";
 import { type Codec, jsonCodec } from "../_internal/codec.ts";
 import { parseAddress } from "../_internal/address.ts";
 import { defaultLogger } from "../_internal/logger.ts";
-import { checkInt } from "../_internal/validate.ts";
+import { checkInt, typeName } from "../_internal/validate.ts";
 
 /** How a worker proves it may join: exactly one form. */
 export type HostBootstrap = { psk: string | Uint8Array } | { jwt: string } | { jwtFile: string };
@@ -29,8 +29,17 @@ export interface RemoteHostOptions {
   advertiseAddress?: string;
   /** Invoke, read and write only: no actors, no listener, never chosen for placement. @default {false} */
   clientOnly?: boolean;
-  /** Peer transport. @default {"tls"} */
+  /**
+   * Transport of the runtime session. `"webtransport"` is experimental (Deno with `--unstable-net` only) and
+   * needs `runtimeCertificateHash`; peer links between workers stay TLS either way. @default {"tls"}
+   */
   transport?: "tls" | "webtransport";
+  /**
+   * With `transport: "webtransport"` (required then, refused otherwise): the SHA-256 of the runtime's WebTransport
+   * certificate, 64 hex digits (colons allowed), as `francis print-ca --webtransport-hash` prints it; several during
+   * a PSK rotation. It is derived from the runtime PSK, so one value fits every replica and survives restarts.
+   */
+  runtimeCertificateHash?: string | readonly string[];
   /** Payload codec. @default {jsonCodec} */
   codec?: Codec;
   /** Logger. @default {console, warn and up} */
@@ -78,6 +87,9 @@ export interface ResolvedRemoteHostOptions {
   address: string | undefined;
   advertiseAddress: string | undefined;
   clientOnly: boolean;
+  transport: "tls" | "webtransport";
+  /** Pinned runtime WebTransport certificate hashes (32 bytes each); only with `"webtransport"`. */
+  runtimeCertificateHashes: Uint8Array[] | undefined;
   codec: Codec;
   logger: Logger;
   shutdownGracePeriodMs: number;
@@ -146,9 +158,12 @@ export function resolveRemoteHostOptions(options: RemoteHostOptions): ResolvedRe
     if (adv.port === 0) throw new TypeError(`Cannot ${ACTION}: advertiseAddress must have a non-zero port`);
   }
   const transport = options.transport ?? "tls";
-  if (transport !== "tls") {
-    throw new TypeError(`Cannot ${ACTION}: transport ${JSON.stringify(transport)} is not available for RemoteHost`);
+  if (transport !== "tls" && transport !== "webtransport") {
+    throw new TypeError(
+      `Cannot ${ACTION}: transport must be "tls" or "webtransport" (got ${JSON.stringify(transport)})`,
+    );
   }
+  const runtimeCertificateHashes = resolveHashes(options.runtimeCertificateHash, transport);
   const codec = options.codec ?? jsonCodec;
   if (typeof codec?.encode !== "function" || typeof codec?.decode !== "function") {
     throw new TypeError(`Cannot ${ACTION}: codec must have encode and decode functions`);
@@ -162,6 +177,8 @@ export function resolveRemoteHostOptions(options: RemoteHostOptions): ResolvedRe
     address: options.address,
     advertiseAddress: options.advertiseAddress,
     clientOnly,
+    transport,
+    runtimeCertificateHashes,
     codec,
     logger: options.logger ?? defaultLogger(),
     shutdownGracePeriodMs: int("shutdownGracePeriodMs", 1, 2_147_483_647),
@@ -192,4 +209,41 @@ function resolveBootstrap(b: unknown): ResolvedRemoteHostOptions["bootstrap"] {
     throw new TypeError(`Cannot ${ACTION}: bootstrap.${keys[0]} must be a non-empty string`);
   }
   return keys[0] === "jwt" ? { jwt: v } : { jwtFile: v };
+}
+
+const HASH = /^[0-9a-f]{64}$/;
+
+function resolveHashes(value: unknown, transport: "tls" | "webtransport"): Uint8Array[] | undefined {
+  if (transport === "tls") {
+    if (value !== undefined) {
+      throw new TypeError(`Cannot ${ACTION}: runtimeCertificateHash is only used with transport "webtransport"`);
+    }
+    return undefined;
+  }
+  if (value === undefined) {
+    throw new TypeError(
+      `Cannot ${ACTION}: runtimeCertificateHash is required with transport "webtransport" ` +
+        `(print it with "francis print-ca --webtransport-hash")`,
+    );
+  }
+  const list = typeof value === "string" ? [value] : value;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw new TypeError(`Cannot ${ACTION}: runtimeCertificateHash must be a hex string or a non-empty list of them`);
+  }
+  const hashes = list.map((h: unknown, i) => {
+    const hex = typeof h === "string" ? h.replaceAll(":", "").toLowerCase() : "";
+    if (!HASH.test(hex)) {
+      const got = typeof h === "string" ? `${h.length} characters` : typeName(h);
+      throw new TypeError(
+        `Cannot ${ACTION}: runtimeCertificateHash[${i}] must be a SHA-256 in hex, 64 digits (got ${got})`,
+      );
+    }
+    return Uint8Array.from(hex.match(/../g)!, (b) => parseInt(b, 16));
+  });
+  // Checked last, so that a malformed configuration is reported the same everywhere.
+  const deno = (globalThis as { Deno?: Record<string, unknown> }).Deno;
+  const available = typeof deno?.QuicEndpoint === "function" && typeof deno.upgradeWebTransport === "function" &&
+    typeof (globalThis as { WebTransport?: unknown }).WebTransport === "function";
+  if (!available) throw new TypeError(`Cannot ${ACTION}: transport "webtransport" needs Deno with --unstable-net`);
+  return hashes;
 }

@@ -24,6 +24,10 @@ export interface RuntimeSessionOptions {
   bootstrap: { psk: Uint8Array } | { jwt: string } | { jwtFile: string };
   /** Pinned runtime CA PEMs; `undefined` = trust on first use. */
   pinnedCa: readonly string[] | undefined;
+  /** `"webtransport"`: experimental, loaded on first use (`_wt_connect.ts`). */
+  transport: "tls" | "webtransport";
+  /** Pinned runtime WebTransport certificate hashes (with `"webtransport"`). */
+  runtimeCertificateHashes: readonly Uint8Array[] | undefined;
   clientOnly: boolean;
   requestTimeoutMs: number;
   maxInFlightRequests: number;
@@ -195,7 +199,7 @@ export class RuntimeSession {
       : "jwt" in o.bootstrap
       ? { kind: "jwt", token: o.bootstrap.jwt }
       : { kind: "jwt", token: await readJwtFile(o.bootstrap.jwtFile) };
-    const { link, grant } = await connectRuntime({
+    const options = {
       address,
       caPems: this.#trusted,
       credential,
@@ -204,7 +208,14 @@ export class RuntimeSession {
       timeoutMs: o.requestTimeoutMs,
       maxInFlightRequests: o.maxInFlightRequests,
       keepaliveMs: o.requestTimeoutMs,
-    });
+    };
+    const { link, grant } = o.transport === "webtransport"
+      ? await (await import("./_wt_connect.ts")).connectRuntimeWt({
+        ...options,
+        pinnedHashes: o.runtimeCertificateHashes ?? [],
+        privateKey: this.#keys!.privateKey,
+      })
+      : await connectRuntime(options);
     if (this.#closed) {
       await link.close();
       return;

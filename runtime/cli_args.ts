@@ -118,7 +118,14 @@ export const HEALTHCHECK_FLAGS: readonly FlagSpec[] = Object.freeze([
 export const COMMANDS: Readonly<Record<string, { flags: readonly FlagSpec[]; summary: string }>> = Object.freeze({
   serve: { flags: SERVE_FLAGS, summary: "run the runtime until SIGINT/SIGTERM (default command)" },
   healthcheck: { flags: HEALTHCHECK_FLAGS, summary: "probe a running runtime; exit 0 when healthy and ready" },
-  "print-ca": { flags: [CONFIG_FLAG], summary: "print the cluster CA PEM of every runtimePsks entry, in order" },
+  "print-ca": {
+    flags: [CONFIG_FLAG, {
+      name: "webtransport-hash",
+      value: false,
+      help: "print instead the SHA-256 (hex) of the runtime WebTransport certificate of each PSK, one per line",
+    }],
+    summary: "print the cluster CA PEM of every runtimePsks entry, in order",
+  },
   backup: { flags: [], summary: "snapshot the store (not available yet)" },
   restore: { flags: [], summary: "load a snapshot into the store (not available yet)" },
   version: { flags: [CONFIG_FLAG], summary: "print the version" },

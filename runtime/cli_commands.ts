@@ -149,6 +149,9 @@ export async function healthcheck(flags: ParsedFlags, io: CliIo): Promise<number
 
 /**
  * `print-ca`: writes the CA PEM of every `runtimePsks` entry, in order, to stdout.
+ * With `--webtransport-hash`: the SHA-256 (hex) of the runtime WebTransport
+ * certificate of every entry instead, one per line — what a WebTransport
+ * worker pins (`runtimeCertificateHash`; the first line is the one served).
  *
  * @example
  * ```ts
@@ -163,6 +166,12 @@ export async function healthcheck(flags: ParsedFlags, io: CliIo): Promise<number
 export async function printCa(flags: ParsedFlags, io: CliIo): Promise<number> {
   const { merged } = await readConfigSources({ args: configArgs(flags), env: io.env, cwd: io.cwd });
   const psks = merged.require("runtimePsks") as string[];
+  if (flags.get("webtransport-hash") === "true") {
+    const { deriveRuntimeWtCertificateHash } = await import("./_wt_certificate.ts");
+    const hashes = await Promise.all(psks.map((psk) => deriveRuntimeWtCertificateHash(psk)));
+    io.stdout(hashes.map((h) => `${h}\n`).join(""));
+    return EXIT.ok;
+  }
   const pems = await Promise.all(psks.map((psk) => deriveClusterCaPem(psk)));
   io.stdout(pems.join(""));
   return EXIT.ok;

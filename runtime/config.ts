@@ -191,7 +191,7 @@ export function toRuntimeOptions(merged: MergedConfig): RuntimeOptions {
     requestTimeoutMs: get("requestTimeout", RUNTIME_DEFAULTS.requestTimeoutMs),
     shutdownGracePeriodMs: get("shutdownGracePeriod", RUNTIME_DEFAULTS.shutdownGracePeriodMs),
     maxHosts: get("maxHosts", RUNTIME_DEFAULTS.maxHosts),
-    transport: "tls",
+    transport: get<"tls" | "webtransport">("transport", RUNTIME_DEFAULTS.transport),
     log: { level: get("log.level", RUNTIME_DEFAULTS.log.level), json: get("log.json", RUNTIME_DEFAULTS.log.json) },
   };
   safetyNet(options, merged);

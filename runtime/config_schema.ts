@@ -71,12 +71,7 @@ const psk = (min: number) => (v: unknown): string => {
   checkPsk(v, min);
   return v;
 };
-const transport = (v: unknown): "tls" => {
-  if (oneOf(["tls", "webtransport"])(v) === "webtransport") {
-    throw new InvalidValue("type", `"webtransport" is not available in this version`);
-  }
-  return "tls";
-};
+const transport = (v: unknown): "tls" | "webtransport" => oneOf(["tls", "webtransport"])(v) as "tls" | "webtransport";
 const jwks = (v: unknown): string => {
   checkStaticJwks(v);
   return v as string;

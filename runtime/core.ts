@@ -38,6 +38,8 @@ export interface RuntimeCoreConfig {
   maxInFlightRequests: number;
   /** `undefined`: no HTTP health endpoints. */
   healthBind: { host: string; port: number } | undefined;
+  /** `"webtransport"` adds the experimental WebTransport endpoint (UDP, same port number) beside TLS. @default {"tls"} */
+  transport?: "tls" | "webtransport";
   logger: Logger;
 }
 
@@ -59,6 +61,7 @@ export class RuntimeCore {
   readonly sessions: SessionTable;
   readonly #c: RuntimeCoreConfig;
   #listener: { port: number; close(): Promise<void> } | undefined;
+  #wtListener: { port: number; close(): Promise<void> } | undefined;
   #http: { port: number; close(): Promise<void> } | undefined;
   #jwt: JwtVerifier | undefined;
   #ready = false;
@@ -106,7 +109,7 @@ export class RuntimeCore {
         claimOnce: (jti, expiresAt) => c.provider.claimOnce(`jti:${jti}`, expiresAt),
       });
     }
-    this.#listener = await listenRuntime({
+    const serverOptions = {
       host: c.host,
       port: c.port,
       runtimeId: c.runtimeId,
@@ -124,7 +127,17 @@ export class RuntimeCore {
       keepaliveMs: c.requestTimeoutMs,
       logger: c.logger,
       ready: () => this.#ready,
-    });
+    };
+    this.#listener = await listenRuntime(serverOptions);
+    if (c.transport === "webtransport") {
+      // Experimental, Deno --unstable-net only: never loaded unless asked for.
+      const [{ listenRuntimeWebTransport }, { deriveRuntimeWtCertificate }] = await Promise.all([
+        import("./_wt_server.ts"),
+        import("./_wt_certificate.ts"),
+      ]);
+      const cert = await deriveRuntimeWtCertificate(c.psks[0]);
+      this.#wtListener = await listenRuntimeWebTransport({ ...serverOptions, port: this.#listener.port }, cert);
+    }
     this.address = `${c.host.includes(":") ? `[${c.host}]` : c.host}:${this.#listener.port}`;
     if (c.healthBind !== undefined) {
       const { serveHealth } = await import("./http.ts");
@@ -152,6 +165,7 @@ export class RuntimeCore {
       // Sessions end with a goodbye first (requests in flight are answered), then the listener goes.
       await Promise.all(this.sessions.links().map((l) => l.close().catch(() => {})));
       await this.#listener?.close().catch(() => {});
+      await this.#wtListener?.close().catch(() => {});
       await this.#jwt?.close?.();
       await this.#c.provider.release().catch((err) =>
         this.#c.logger.warn("Cannot release provider", { err: errorMessage(err) })

@@ -78,7 +78,10 @@ export interface RuntimeOptions {
   shutdownGracePeriodMs?: number;
   /** Max hosts in the cluster; 0 = unlimited. @default {0} */
   maxHosts?: number;
-  /** Worker transport. @default {"tls"} */
+  /**
+   * Worker transport. `"webtransport"` (experimental, Deno with `--unstable-net` only) also serves workers over
+   * WebTransport on UDP at the same port number; the TLS endpoint stays. @default {"tls"}
+   */
   transport?: "tls" | "webtransport";
   /** Logger; when absent, one is built from {@linkcode RuntimeOptions.log}. */
   logger?: Logger;
@@ -110,7 +113,7 @@ export interface ResolvedRuntimeOptions {
   requestTimeoutMs: number;
   shutdownGracePeriodMs: number;
   maxHosts: number;
-  transport: "tls";
+  transport: "tls" | "webtransport";
   logger: Logger;
   log: { level: LogLevel; json: boolean };
 }
@@ -216,9 +219,13 @@ export function resolveRuntimeOptions(options: RuntimeOptions): ResolvedRuntimeO
   const bootstrap = resolveBootstrap(options.bootstrap, check);
   const { provider, providerDriver } = resolveProvider(options.provider);
   const transport = options.transport ?? RUNTIME_DEFAULTS.transport;
-  if (transport !== "tls") {
-    const what = transport === "webtransport" ? "is not available in this version" : `must be "tls" or "webtransport"`;
-    throw new TypeError(`Cannot ${ACTION}: transport ${what} (got ${JSON.stringify(transport)})`);
+  if (transport !== "tls" && transport !== "webtransport") {
+    throw new TypeError(
+      `Cannot ${ACTION}: transport must be "tls" or "webtransport" (got ${JSON.stringify(transport)})`,
+    );
+  }
+  if (transport === "webtransport" && !hasWebTransport()) {
+    throw new TypeError(`Cannot ${ACTION}: transport "webtransport" needs Deno with --unstable-net`);
   }
   const log = resolveLog(options.log, check);
   const logger = options.logger ?? createRuntimeLogger(log);
@@ -277,4 +284,11 @@ function resolveProvider(value: unknown): Pick<ResolvedRuntimeOptions, "provider
   const queryLog = resolveLogOptions(c.queryLog, "provider.queryLog", ["enabled", "includeParameters"], check);
   const operationLog = resolveLogOptions(c.operationLog, "provider.operationLog", ["enabled"], check);
   return { provider: { connectionString: c.connectionString, queryLog, operationLog }, providerDriver: driver };
+}
+
+/** Deno with `--unstable-net` (what `transport/webtransport.ts` checks, without loading it). */
+function hasWebTransport(): boolean {
+  const deno = (globalThis as { Deno?: Record<string, unknown> }).Deno;
+  return typeof deno?.QuicEndpoint === "function" && typeof deno.upgradeWebTransport === "function" &&
+    typeof (globalThis as { WebTransport?: unknown }).WebTransport === "function";
 }

@@ -145,10 +145,16 @@ Deno.test("options: ranges follow the §19.2 table, nothing is clamped", () => {
     TypeError,
     "Cannot start runtime: requestTimeoutMs must be an integer (got 1.5)",
   );
+  // This test run has no --unstable-net (tests/wt_remote_test.ts covers the flagged runtime).
   throwsWith(
     { transport: "webtransport" },
     TypeError,
-    'Cannot start runtime: transport is not available in this version (got "webtransport")',
+    'Cannot start runtime: transport "webtransport" needs Deno with --unstable-net',
+  );
+  throwsWith(
+    { transport: "quic" as "tls" },
+    TypeError,
+    'Cannot start runtime: transport must be "tls" or "webtransport" (got "quic")',
   );
   throwsWith(
     { log: { level: "trace" as "info" } },

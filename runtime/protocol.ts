@@ -20,6 +20,15 @@
  *   issued earlier, still valid) is the credential; then `admitted` with the same host ID.
  * - Any failure: `{ kind: "rejected", code, message }` and the connection closes.
  *
+ * **Experimental WebTransport** (`transport: "webtransport"`, `_wt_server.ts`):
+ * the same messages as UTF-8 JSON in `Hello` frames whose request ID is the
+ * step (1–4), on the one bidirectional stream of a session to a runtime
+ * certificate the worker pinned by hash. There is no client certificate and
+ * no exporter, so every kind takes four steps ({@linkcode WtClientHello} →
+ * `challenge` with the runtime's certificate → {@linkcode WtProof} →
+ * `admitted`/`rejected`), and the proofs are bound to the pinned hash and
+ * both nonces (`admission/_wt_binding.ts`).
+ *
  * After `admitted`, the connection is a `MuxLink`: the client sends RPC
  * requests whose bodies are `jsonCodec` encodings of {@linkcode RpcRequest};
  * answers are `jsonCodec` encodings of the result (errors travel as wire errors).
@@ -43,6 +52,39 @@ export type RuntimeHello =
   | { kind: "challenge"; nonce: string }
   | { kind: "admitted"; session: SessionGrant }
   | { kind: "rejected"; code: string; message: string };
+
+/** First message over WebTransport (step 1). No secret crosses before the worker checked the runtime. */
+export interface WtClientHello {
+  v: number;
+  kind: "psk" | "jwt" | "cert";
+  /** base64, 32 bytes. */
+  nonce: string;
+  /** base64 SPKI of the worker's Ed25519 key (`psk`, `jwt`). */
+  publicKey?: string;
+  /** The worker's workload certificate, PEM (`cert`). */
+  certificate?: string;
+  clientOnly: boolean;
+}
+
+/** The runtime's challenge over WebTransport (step 2). */
+export interface WtChallenge {
+  kind: "challenge";
+  /** base64, 32 bytes. */
+  nonce: string;
+  /** The runtime's WebTransport certificate (PEM): its SHA-256 must be one the worker pinned. */
+  certificate: string;
+}
+
+/** The worker's answer over WebTransport (step 3). */
+export interface WtProof {
+  kind: "proof";
+  /** base64 Ed25519 signature over the transcript. */
+  signature: string;
+  /** base64 host-PSK proof (`psk`). */
+  proof?: string;
+  /** The join token (`jwt`). */
+  token?: string;
+}
 
 /** Second message of the PSK exchange, from the client. */
 export interface PskProof {

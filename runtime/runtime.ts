@@ -70,9 +70,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     requestTimeoutMs: o.requestTimeoutMs,
     maxInFlightRequests: 10_000,
     healthBind: o.healthBind,
+    transport: o.transport,
     logger: o.logger,
   });
-  o.logger.info("Runtime listening", { runtimeId: core.runtimeId, address: core.address });
+  o.logger.info("Runtime listening", { runtimeId: core.runtimeId, address: core.address, transport: o.transport });
   const closed = Promise.withResolvers<void>();
   let stopping: Promise<void> | undefined;
   const stop = () => {

@@ -9,46 +9,20 @@
  */
 
 import type { Server, TLSSocket } from "node:tls";
-import type { Logger } from "../actor/types.ts";
 import * as x509 from "@peculiar/x509";
 import { isFrancisError, UnauthorizedError } from "../errors.ts";
 import { errorMessage } from "../_internal/logger.ts";
-import { deriveClusterCa } from "../security/cluster_ca.ts";
-import { hostIdentity, identityFromPeerCertificate, parseIdentity } from "../security/identity.ts";
-import { certifyPublicKey } from "../security/leaf.ts";
+import { identityFromPeerCertificate, parseIdentity } from "../security/identity.ts";
 import { tlsExporter } from "../security/tls_exporter.ts";
 import { encodeFrame, FrameType } from "../transport/frames.ts";
 import { HelloStream } from "../transport/_hello_stream.ts";
-import { MuxLink } from "../transport/mux.ts";
 import { SocketChannel } from "../transport/_socket_channel.ts";
 import { newNonce, verifyBootstrapProof } from "./admission/psk_proof.ts";
-import type { JwtVerifier } from "./admission/jwt.ts";
-import { type ClientHello, RUNTIME_PROTOCOL_VERSION, type RuntimeHello, type SessionGrant } from "./protocol.ts";
-import type { SessionTable } from "./sessions.ts";
+import { type ClientHello, RUNTIME_PROTOCOL_VERSION, type RuntimeHello } from "./protocol.ts";
 import { fromBase64, toBase64 } from "../_internal/base64.ts";
+import { certifyNewHost, checkJwt, type RuntimeServerOptions, sessionGrant, startSession } from "./_admit.ts";
 
-/** What the listener needs from the runtime. */
-export interface RuntimeServerOptions {
-  host: string;
-  port: number;
-  runtimeId: string;
-  psks: readonly Uint8Array[];
-  /** The runtime's own certificate and key (identity `spiffe://francis/runtime/<id>`). */
-  certPem: string;
-  keyPem: string;
-  caPems: readonly string[];
-  /** base64 worker link keys, in PSK order. */
-  linkKeys: readonly string[];
-  hostPskKey?: Uint8Array;
-  jwt?: JwtVerifier;
-  settings: SessionGrant["settings"];
-  sessions: SessionTable;
-  handshakeTimeoutMs: number;
-  maxInFlightRequests: number;
-  keepaliveMs: number;
-  logger: Logger;
-  ready(): boolean;
-}
+export type { RuntimeServerOptions } from "./_admit.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -150,20 +124,8 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
     } else if (hello.kind === "psk" || hello.kind === "jwt") {
       if (hello.kind === "psk") await checkPsk(o, socket, hs, hello.nonce);
       else await checkJwt(o, hello.token);
-      hostId = crypto.randomUUID();
       publicKeySpki = fromBase64(hello.publicKey);
-      const publicKey = await crypto.subtle.importKey(
-        "spki",
-        publicKeySpki as Uint8Array<ArrayBuffer>,
-        "Ed25519",
-        true,
-        ["verify"],
-      );
-      const ca = await deriveClusterCa(o.psks[0]);
-      certPem = (await certifyPublicKey(ca, publicKey, {
-        identity: hostIdentity(hostId),
-        ttlMs: o.settings.workloadCertTtlMs,
-      })).certPem;
+      ({ hostId, certPem } = await certifyNewHost(o, publicKeySpki));
     } else {
       throw new UnauthorizedError("Cannot admit host: unknown hello");
     }
@@ -173,32 +135,15 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
     const code = isFrancisError(err, "runtime_unavailable") ? "runtime_unavailable" : "unauthorized";
     reject(socket, code, errorMessage(err));
   }
-  const grant: SessionGrant = {
-    hostId,
-    runtimeId: o.runtimeId,
-    ...(certPem === undefined ? {} : { certPem }),
-    caPems: [...o.caPems],
-    linkKeys: [...o.linkKeys],
-    settings: o.settings,
-  };
-  send(socket, { kind: "admitted", session: grant });
+  send(socket, { kind: "admitted", session: sessionGrant(o, hostId, certPem) });
   const { reader, early } = hs.finish();
-  const session = {
+  startSession(o, new SocketChannel(socket), {
     hostId,
     clientOnly: hello.clientOnly === true,
-    link: undefined as unknown as MuxLink,
     publicKeySpki,
-  };
-  session.link = new MuxLink(new SocketChannel(socket), {
-    peerId: hostId,
-    handler: (body) => o.sessions.dispatch(session, body),
-    maxInFlightRequests: o.maxInFlightRequests,
-    keepaliveMs: o.keepaliveMs,
-    logger: o.logger,
     reader,
     early,
   });
-  o.sessions.add(session);
   socket.resume();
 }
 
@@ -231,10 +176,4 @@ async function checkPsk(o: RuntimeServerOptions, socket: TLSSocket, hs: HelloStr
   const ok = clientNonce.length === 32 &&
     await verifyBootstrapProof(o.hostPskKey, exporter, clientNonce, serverNonce, fromBase64(answer.proof));
   if (!ok) throw new UnauthorizedError("Cannot admit host: wrong host PSK");
-}
-
-async function checkJwt(o: RuntimeServerOptions, token: string): Promise<void> {
-  if (o.jwt === undefined) throw new UnauthorizedError("Cannot admit host: JWT bootstrap is not enabled");
-  if (typeof token !== "string") throw new UnauthorizedError("Cannot admit host: no token");
-  await o.jwt.verify(token);
 }

@@ -23,6 +23,12 @@ export interface Session {
   link: PeerLink;
   /** SPKI of the key the session's certificate certifies: renewals certify this key only. */
   publicKeySpki: Uint8Array | undefined;
+  /**
+   * Checks that the worker still answers, dropping the session if not; absent: an open session is proof
+   * enough (TCP: a dead process resets it). WebTransport sessions have it, since a killed process sends no
+   * reset over UDP and QUIC would notice only after its idle timeout.
+   */
+  probe?: () => Promise<boolean>;
 }
 
 /** Issues a renewed workload certificate for a session's public key. */
@@ -128,6 +134,13 @@ export class SessionTable {
     return [...this.#byHost.values()].flatMap((set) => [...set].map((s) => s.link));
   }
 
+  /** Whether a session of `hostId` is connected and (where it can be probed) answers. */
+  async #answering(hostId: string): Promise<boolean> {
+    const sessions = [...this.#byHost.get(hostId) ?? []];
+    const alive = await Promise.all(sessions.map((s) => s.probe?.() ?? true));
+    return alive.some((a) => a);
+  }
+
   /** Runs one RPC of `session` and encodes the answer. */
   async dispatch(session: Session, body: Uint8Array): Promise<Uint8Array> {
     const req = decodeRpc(body) as { m?: unknown; a?: unknown };
@@ -157,7 +170,7 @@ export class SessionTable {
       // The runtime's configuration, not the worker's word, sets the identity and the cluster limit.
       Object.assign(a[0] as object, { hostId: session.hostId, maxHosts: this.#maxHosts });
     }
-    if (m === "evictHost" && this.connected(String(a[0]))) return encodeRpc(false);
+    if (m === "evictHost" && await this.#answering(String(a[0]))) return encodeRpc(false);
     const method = (this.#provider as unknown as Record<string, ProviderMethod>)[m];
     return encodeRpc(await method.apply(this.#provider, a));
   }

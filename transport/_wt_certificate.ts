@@ -14,7 +14,7 @@ import { parseIdentity } from "../security/identity.ts";
 
 /** A verified peer certificate. */
 export interface VerifiedPeer {
-  /** The host ID from the certificate's SAN URI. */
+  /** The host ID (or, with `kind: "runtime"`, the runtime ID) from the certificate's SAN URI. */
   hostId: string;
   /** The leaf's public key, for transcript signatures. */
   publicKey: CryptoKey;
@@ -64,8 +64,8 @@ function parseCas(caPems: readonly string[]): x509.X509Certificate[] {
 
 /**
  * Verifies a peer's leaf (DER): it must chain directly to one of the cluster
- * CAs, be valid now, not be a CA, and carry exactly one Francis host identity.
- * Any failure is an `UnauthorizedError`.
+ * CAs, be valid now, not be a CA, and carry exactly one Francis identity of
+ * `kind` (a host unless told otherwise). Any failure is an `UnauthorizedError`.
  *
  * @example
  * ```ts ignore
@@ -76,6 +76,7 @@ export async function verifyPeerCertificate(
   der: Uint8Array<ArrayBuffer>,
   caPems: readonly string[],
   who: string,
+  kind: "host" | "runtime" = "host",
 ): Promise<VerifiedPeer> {
   const fail = (why: string, cause?: unknown): never => {
     throw new UnauthorizedError(`Cannot authenticate link: the ${who} certificate ${why}`, { cause });
@@ -103,7 +104,7 @@ export async function verifyPeerCertificate(
   const uris = (san?.names.items ?? []).filter((n) => n.type === "url").map((n) => n.value);
   const francis = uris.filter((u) => u.startsWith("spiffe://francis/"));
   const parsed = francis.length === 1 ? parseIdentity(francis[0]) : undefined;
-  if (parsed === undefined || parsed.kind !== "host") fail("carries no single host identity");
+  if (parsed === undefined || parsed.kind !== kind) fail(`carries no single ${kind} identity`);
   let publicKey: CryptoKey;
   try {
     publicKey = await leaf.publicKey.export(crypto);

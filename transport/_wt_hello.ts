@@ -92,9 +92,17 @@ export class HelloReader {
   #failure: unknown;
   /** Set once the last HELLO was read: what follows is link traffic, bounded by the link. */
   #unbounded = false;
+  readonly #maxHello: number;
+  readonly #maxBuffer: number;
 
-  /** @param channel The channel; its data and close listeners are taken until the link replaces them. */
-  constructor(channel: ByteChannel) {
+  /**
+   * @param channel The channel; its data and close listeners are taken until the link replaces them.
+   * @param limits Largest HELLO body and largest pre-authentication buffer.
+   * @default {{ maxHelloBytes: MAX_HELLO_BYTES, maxBufferBytes: MAX_HANDSHAKE_BUFFER }}
+   */
+  constructor(channel: ByteChannel, limits?: { maxHelloBytes: number; maxBufferBytes: number }) {
+    this.#maxHello = limits?.maxHelloBytes ?? MAX_HELLO_BYTES;
+    this.#maxBuffer = limits?.maxBufferBytes ?? MAX_HANDSHAKE_BUFFER;
     channel.onData((chunk) => this.#push(chunk));
     channel.onClose((err) =>
       this.#fail(
@@ -128,7 +136,7 @@ export class HelloReader {
 
   #push(chunk: Uint8Array): void {
     if (this.#failure !== undefined) return;
-    if (!this.#unbounded && this.#buffer.length + chunk.length > MAX_HANDSHAKE_BUFFER) {
+    if (!this.#unbounded && this.#buffer.length + chunk.length > this.#maxBuffer) {
       return this.#fail(new UnauthorizedError("Cannot authenticate link: the peer sent too much during the handshake"));
     }
     const next = new Uint8Array(this.#buffer.length + chunk.length);
@@ -146,7 +154,7 @@ export class HelloReader {
     const len = view.getUint32(0);
     const type = b[4];
     const id = view.getUint32(5);
-    if (type !== FrameType.Hello || id !== w.step || len > MAX_HELLO_BYTES) {
+    if (type !== FrameType.Hello || id !== w.step || len > this.#maxHello) {
       return this.#fail(
         new UnauthorizedError(`Cannot authenticate link: expected hello ${w.step}, got frame type ${type} id ${id}`),
       );

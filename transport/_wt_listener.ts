@@ -1,8 +1,11 @@
 /**
  * The server side of the WebTransport transport: one `Deno.QuicEndpoint`
- * per listener, ALPN `h3`, the host's leaf as QUIC server certificate, and an
- * accept loop that upgrades each connection to a WebTransport session, takes
- * its first bidirectional stream, and authenticates it within a deadline.
+ * per listener, ALPN `h3`, a leaf as QUIC server certificate, and an accept
+ * loop that upgrades each connection to a WebTransport session, takes its
+ * first bidirectional stream, and authenticates it within a deadline.
+ *
+ * The authentication is a hook: peer links run `wtServerHandshake`, the
+ * runtime's worker endpoint (`runtime/_wt_server.ts`) runs its admission.
  *
  * @module
  */
@@ -11,10 +14,9 @@ import { errorMessage } from "../_internal/logger.ts";
 import { isFrancisError } from "../errors.ts";
 import type { Logger } from "../actor/types.ts";
 import { WebTransportChannel } from "./_wt_channel.ts";
-import { type WtHandshakeResult, wtServerHandshake } from "./_wt_handshake.ts";
 import { PROBE_ALPN } from "./_wt_probe.ts";
 import type { MuxLink } from "./mux.ts";
-import type { LinkCredentials, TransportListener } from "./types.ts";
+import type { TransportListener } from "./types.ts";
 
 /** QUIC settings of every listener: 0-RTT stays off (the default of `accept()`). */
 const QUIC_SETTINGS = {
@@ -28,16 +30,24 @@ const QUIC_SETTINGS = {
   maxConcurrentUnidirectionalStreams: 8,
 };
 
-/** What the listener needs from its transport. */
-export interface WtListenerHooks {
-  credentials(): LinkCredentials;
-  maxFrameBytes: number;
+/** The QUIC server certificate of a listener. */
+export interface WtServerCertificate {
+  certPem: string;
+  keyPem: string;
+}
+
+/** What the listener needs from its owner; `R` is what the authentication yields. */
+export interface WtListenerHooks<R> {
+  /** The certificate served to new connections. */
+  credentials(): WtServerCertificate;
   handshakeTimeoutMs: number;
   logger: Logger;
-  /** Turns an authenticated channel into a link; `undefined` when the transport is closed. */
-  adopt(channel: WebTransportChannel, result: WtHandshakeResult, links: Set<MuxLink>): MuxLink | undefined;
+  /** Authenticates the session's one stream; rejects (an `UnauthorizedError`) to refuse it. */
+  handshake(channel: WebTransportChannel): Promise<R>;
+  /** Turns an authenticated channel into a link; `undefined` when the owner is closed. */
+  adopt(channel: WebTransportChannel, result: R, links: Set<MuxLink>): MuxLink | undefined;
   /** Called once when {@linkcode WtListener.close} starts. */
-  onClose(listener: WtListener): void;
+  onClose(listener: WtListener<R>): void;
 }
 
 /**
@@ -49,17 +59,17 @@ export interface WtListenerHooks {
  * console.log(listener.port);
  * ```
  */
-export class WtListener implements TransportListener {
+export class WtListener<R> implements TransportListener {
   /** Inbound links accepted by this listener. */
   readonly links: Set<MuxLink> = new Set();
   readonly #endpoint: Deno.QuicEndpoint;
-  readonly #hooks: WtListenerHooks;
+  readonly #hooks: WtListenerHooks<R>;
   readonly #handshaking = new Set<() => void>();
   #quic: Deno.QuicListener;
   #closed: Promise<void> | undefined;
 
   /** @param endpoint A bound endpoint; the listener owns it. */
-  constructor(endpoint: Deno.QuicEndpoint, hooks: WtListenerHooks) {
+  constructor(endpoint: Deno.QuicEndpoint, hooks: WtListenerHooks<R>) {
     this.#endpoint = endpoint;
     this.#hooks = hooks;
     this.#quic = this.#listen(hooks.credentials());
@@ -71,7 +81,7 @@ export class WtListener implements TransportListener {
   }
 
   /** Serves new connections with new credentials (certificate renewal); existing links are kept. */
-  renew(credentials: LinkCredentials): void {
+  renew(credentials: WtServerCertificate): void {
     if (this.#closed !== undefined) return;
     this.#quic.stop();
     this.#quic = this.#listen(credentials);
@@ -90,7 +100,7 @@ export class WtListener implements TransportListener {
     this.#endpoint.close({ closeCode: 0, reason: "listener closed" });
   }
 
-  #listen(c: LinkCredentials): Deno.QuicListener {
+  #listen(c: WtServerCertificate): Deno.QuicListener {
     const quic = this.#endpoint.listen({ ...QUIC_SETTINGS, cert: c.certPem, key: c.keyPem });
     (async () => {
       // Never read `inc.remoteAddr` before `accept()`: in Deno 2.9.6 that invalidates the connection.
@@ -130,7 +140,7 @@ export class WtListener implements TransportListener {
       streams.releaseLock();
       if (first.done) throw new Error("Cannot accept link: the session closed before opening a stream");
       channel = new WebTransportChannel(wt, first.value);
-      const result = await step(wtServerHandshake(channel, hooks.credentials(), hooks.maxFrameBytes));
+      const result = await step(hooks.handshake(channel));
       if (this.#closed !== undefined) throw new Error("Cannot accept link: the listener is closed");
       if (hooks.adopt(channel, result, this.links) === undefined) {
         throw new Error("Cannot accept link: the transport is closed");

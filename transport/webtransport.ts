@@ -22,13 +22,13 @@
  */
 
 import { DeadlineExceededError, isFrancisError, RetryLaterError, UnauthorizedError } from "../errors.ts";
-import { formatAddress, parseAddress } from "../_internal/address.ts";
+import { parseAddress } from "../_internal/address.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { checkInt, typeName } from "../_internal/validate.ts";
-import { WebTransportChannel } from "./_wt_channel.ts";
-import { wtClientHandshake, type WtHandshakeResult } from "./_wt_handshake.ts";
+import type { WebTransportChannel } from "./_wt_channel.ts";
+import { wtClientHandshake, type WtHandshakeResult, wtServerHandshake } from "./_wt_handshake.ts";
 import { WtListener } from "./_wt_listener.ts";
-import { probeQuic } from "./_wt_probe.ts";
+import { openWebTransportChannel } from "./_wt_dial.ts";
 import { MuxLink } from "./mux.ts";
 import {
   checkCredentials,
@@ -66,9 +66,6 @@ export interface WebTransportTransportOptions extends TransportOptions, Transpor
   /** Bound, on the accepting side, for the QUIC and WebTransport setup plus the authentication. @default {10000} */
   handshakeTimeoutMs?: number;
 }
-
-/** URL path of every session (the server does not route on it). */
-const PATH = "/francis/v1";
 
 /**
  * Whether this runtime offers what the transport needs: Deno with
@@ -135,7 +132,7 @@ class WtTransport implements Transport {
   readonly #resolve: Resolver;
   readonly #handshakeTimeoutMs: number;
   readonly #links = new Set<MuxLink>();
-  readonly #listeners = new Set<WtListener>();
+  readonly #listeners = new Set<WtListener<WtHandshakeResult>>();
   #closed = false;
 
   constructor(options: CheckedTransportOptions, resolve: Resolver, handshakeTimeoutMs: number) {
@@ -150,7 +147,7 @@ class WtTransport implements Transport {
     const o = this.#options;
     const listener = new WtListener(new Deno.QuicEndpoint({ hostname: host, port }), {
       credentials: () => this.#options.credentials,
-      maxFrameBytes: o.maxFrameBytes,
+      handshake: (channel) => wtServerHandshake(channel, this.#options.credentials, o.maxFrameBytes),
       handshakeTimeoutMs: this.#handshakeTimeoutMs,
       logger: o.logger,
       adopt: (channel, result, links) => this.#closed ? undefined : this.#adopt(channel, result, "inbound", links),
@@ -166,7 +163,6 @@ class WtTransport implements Transport {
     if (signal?.aborted) throw signal.reason;
     const credentials = this.#options.credentials;
     const maxFrameBytes = this.#options.maxFrameBytes;
-    let wt: WebTransport | undefined;
     let channel: WebTransportChannel | undefined;
     const give = new AbortController();
     const stopped = new Promise<never>((_, reject) =>
@@ -185,13 +181,9 @@ class WtTransport implements Transport {
       if (pinned.length === 0) {
         throw new UnauthorizedError(`Cannot dial peer: no certificate hash is known for host "${expectedPeerId}"`);
       }
-      await probeQuic(host, port, pinned, give.signal);
+      channel = await openWebTransportChannel(host, port, pinned, give.signal);
+      if (give.signal.aborted) channel.destroy();
       give.signal.throwIfAborted();
-      const hashes = pinned.map((value) => ({ algorithm: "sha-256", value: value as Uint8Array<ArrayBuffer> }));
-      wt = new WebTransport(`https://${formatAddress(host, port)}${PATH}`, { serverCertificateHashes: hashes });
-      wt.closed.catch(() => {});
-      await wt.ready;
-      channel = new WebTransportChannel(wt, await wt.createBidirectionalStream());
       return await wtClientHandshake(channel, credentials, expectedPeerId, pinned, maxFrameBytes);
     })();
     attempt.catch(() => {});
@@ -202,7 +194,6 @@ class WtTransport implements Transport {
     } catch (err) {
       give.abort(err);
       if (channel !== undefined) (channel as WebTransportChannel).destroy();
-      else if (wt !== undefined) closeQuietly(wt);
       if (signal?.aborted && err === signal.reason) throw err;
       if (isFrancisError(err, "host_mismatch")) throw err;
       throw new RetryLaterError(`Cannot dial ${address}: ${errorMessage(err)}`, { cause: err });
@@ -260,12 +251,4 @@ function toList(pinned: PinnedCertificateHashes): Uint8Array[] {
     }
   }
   return list;
-}
-
-function closeQuietly(wt: WebTransport): void {
-  try {
-    wt.close({ closeCode: 1, reason: "dial abandoned" });
-  } catch {
-    // Already closed.
-  }
 }
