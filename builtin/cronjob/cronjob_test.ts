@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { SINGLETON_ACTOR_ID } from "../../actor/types.ts";
-import type { JobInfo } from "../../actor/types.ts";
+import type { JobInfo, Logger } from "../../actor/types.ts";
 import { ActorTypeReservedError } from "../../errors.ts";
 import { generatePsk } from "../../_internal/psk.ts";
 import { createMemoryProvider } from "../../providers/memory/mod.ts";
@@ -29,8 +29,9 @@ async function cluster(
   n: number,
   register: (host: LocalHost) => void,
   provider: ActorProvider = createMemoryProvider(),
+  logger: Logger = QUIET,
 ): Promise<LocalHost[] & AsyncDisposable> {
-  const hosts = Array.from({ length: n }, () => createTestHost({ provider, logger: QUIET }));
+  const hosts = Array.from({ length: n }, () => createTestHost({ provider, logger }));
   hosts.forEach(register);
   await Promise.all(hosts.map((h) => h.start()));
   return Object.assign(hosts, {
@@ -114,11 +115,23 @@ Deno.test("cron job: trigger runs at once with an hourly schedule; unregister du
       await release.wait;
     },
   });
-  await using hosts = await cluster(2, (h) => h.registerBuiltInActor(hourly));
+  // Each host logs the outcome of its singleton bootstrap loop: the event the test waits for.
+  const bootstraps: string[] = [];
+  const logger: Logger = {
+    ...QUIET,
+    debug: (msg, attrs) => {
+      if (msg === "Singleton bootstrapped" && attrs?.actorType === SCHEDULER("hourly")) bootstraps.push("ok");
+    },
+    error: (msg, attrs) => {
+      if (msg === "Singleton bootstrap failed" && attrs?.actorType === SCHEDULER("hourly")) bootstraps.push("failed");
+    },
+  };
+  await using hosts = await cluster(2, (h) => h.registerBuiltInActor(hourly), createMemoryProvider(), logger);
   using _open = { [Symbol.dispose]: () => release.open() }; // never leave the run hanging
-  // Let both bootstraps settle: a bootstrap after unregister would register the schedule again.
-  await waitFor(async () => (await jobsOf(hosts[0], "hourly")).ticks.length === 1, { what: "the schedule" });
-  await new Promise((r) => setTimeout(r, 500));
+  // Let both bootstraps finish: a bootstrap after unregister would register the schedule again.
+  await waitFor(() => bootstraps.length === 2, { what: "both hosts' bootstraps to finish", timeoutMs: 15_000 });
+  assert.deepEqual(bootstraps, ["ok", "ok"], "both bootstraps succeeded");
+  assert.equal((await jobsOf(hosts[0], "hourly")).ticks.length, 1, "one schedule");
   const svc = hourly.service(hosts[1].service);
   assert.equal(hourly.service(hosts[1].service), svc, "memoised per service");
   const t0 = Date.now();
