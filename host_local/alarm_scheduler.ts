@@ -15,7 +15,10 @@
  *    it is due within the fetch-ahead window, released otherwise).
  * 5. **Fail.** Retry the occurrence on this host with backoff up to
  *    `maxAttempts` runs; then delete a one-shot alarm or skip a repeating one
- *    to its next occurrence.
+ *    to its next occurrence. In the remote topology a run longer than
+ *    `executionTimeoutMs` fails too (its `ctx.signal` aborts with
+ *    `DeadlineExceededError`); it keeps the turn until it ends, so the retry
+ *    waits behind it on the turn lock.
  *
  * Leases of queued alarms are renewed in the background; if this host dies,
  * they expire and another host takes the alarms over.
@@ -27,12 +30,12 @@ import type { Logger } from "../actor/types.ts";
 import type { ActorProvider, AlarmLease, AlarmRecord } from "../providers/types.ts";
 import { type Codec, decodePayload } from "../_internal/codec.ts";
 import { addInterval, type Interval, parseInterval } from "../_internal/iso_duration.ts";
-import { runInTurn } from "../_internal/ambient.ts";
 import { TimerQueue } from "../_internal/timer_queue.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { isFrancisError } from "../errors.ts";
-import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
+import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { ActorRegistry } from "./registry.ts";
+import { ownActivation, runTimedHandler, type TimedRun } from "./job_turns.ts";
 
 /** What the scheduler needs from its host. */
 export interface AlarmSchedulerDeps {
@@ -48,6 +51,8 @@ export interface AlarmSchedulerDeps {
   batchSize: number;
   leaseDurationMs: number;
   healthCheckDeadlineMs: number;
+  /** Remote topology: a run longer than this is a failed attempt (API.md §9.4). `undefined`: no limit. */
+  executionTimeoutMs?: number;
 }
 
 interface Pending {
@@ -55,6 +60,8 @@ interface Pending {
   /** Runs made of the current occurrence. */
   attempts: number;
   running: boolean;
+  /** The latest run: a timed-out run may still be ending while its retry has started. */
+  run?: Promise<void>;
 }
 
 /** A poll interval above this gets an extra early first fetch. */
@@ -206,9 +213,10 @@ export class AlarmScheduler {
       this.#d.logger.error("Alarm execution failed unexpectedly", { alarm: p.lease.name, err: errorMessage(err) });
       this.#pending.delete(p.lease.alarmId);
     }).finally(() => {
-      p.running = false;
+      if (p.run === run) p.running = false;
       this.#running.delete(run);
     });
+    p.run = run;
     this.#running.add(run);
   }
 
@@ -220,7 +228,7 @@ export class AlarmScheduler {
   async #execute(p: Pending): Promise<void> {
     const d = this.#d;
     const { lease } = p;
-    const act = await this.#ownActivation(lease);
+    const act = await ownActivation(d, lease.actorType, lease.actorId, () => this.#stopped, "alarm");
     if (act === undefined) {
       this.#forget(p);
       await d.provider.releaseAlarmLease(p.lease).catch(() => {});
@@ -248,6 +256,7 @@ export class AlarmScheduler {
       chain: [act.key],
     });
     let rec: AlarmRecord | undefined;
+    let run: TimedRun | undefined;
     const start = Date.now();
     try {
       try {
@@ -266,46 +275,21 @@ export class AlarmScheduler {
         return;
       }
       p.attempts++;
+      const { name, data } = rec;
+      run = runTimedHandler(ctx, d.executionTimeoutMs, `alarm "${name}"`, () => {
+        const decoded = data === undefined || data.length === 0 ? undefined : decodePayload(d.codec, data);
+        return instance.alarm!(name, decoded, ctx);
+      });
       try {
-        const data = rec.data === undefined || rec.data.length === 0 ? undefined : decodePayload(d.codec, rec.data);
-        await runInTurn(ctx, () => instance.alarm!(rec!.name, data, ctx));
+        await run.outcome;
       } catch (err) {
         return await this.#failed(p, rec, err, start);
       }
       await this.#advance(p, rec, start);
     } finally {
+      await run?.done; // a run past its deadline holds the turn until it ends: the retry queues behind it
       d.table.endTurn(act, ctx, false);
     }
-  }
-
-  /** The local activation of the alarm's actor, if this host owns it. */
-  async #ownActivation(lease: AlarmLease): Promise<Activation | undefined> {
-    const d = this.#d;
-    const key = actorKey(lease.actorType, lease.actorId);
-    let act = d.table.get(key);
-    if (act !== undefined && act.halting) {
-      await act.haltDone;
-      act = d.table.get(key);
-    }
-    if (act !== undefined) return act;
-    if (d.draining()) return undefined;
-    const entry = d.registry.get(lease.actorType);
-    if (entry === undefined) return undefined;
-    try {
-      const placement = await d.provider.lookupActor({
-        actorType: lease.actorType,
-        actorId: lease.actorId,
-        activeOnly: false,
-        healthCheckDeadlineMs: d.healthCheckDeadlineMs,
-      });
-      if (placement.hostId !== d.hostId()) return undefined;
-    } catch (err) {
-      d.logger.warn("Cannot place actor for alarm", { actor: key, err: errorMessage(err) });
-      return undefined;
-    }
-    // The host may have started stopping during the lookup: activate nothing then.
-    if (d.draining() || this.#stopped) return undefined;
-    return d.table.get(key) ?? d.table.activate(entry, lease.actorId);
   }
 
   /** Success, or attempts exhausted on a repeating alarm: move to the next occurrence or delete. */

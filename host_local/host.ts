@@ -50,6 +50,8 @@ export interface HostInternals {
   clientOnly: boolean;
   /** Called instead of stopping when the host would stop by itself; return `true` to stop anyway. */
   onFatal?(err: Error): boolean;
+  /** The runtime's `alarmExecutionTimeoutMs`: alarm and job runs longer than this fail their attempt. */
+  executionTimeoutMs?: number;
 }
 
 let pendingInternals: HostInternals | undefined;
@@ -159,6 +161,7 @@ export class LocalHost implements AsyncDisposable {
       hostId: () => this.#hostId,
       draining: () => this.#draining,
       healthCheckDeadlineMs: o.healthCheckDeadlineMs,
+      executionTimeoutMs: this.#internals?.executionTimeoutMs,
     };
     this.#pool = new PeerPool({
       dialTimeoutMs: o.requestTimeoutMs,

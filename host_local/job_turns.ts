@@ -1,7 +1,8 @@
 /**
  * Pieces of the job scheduler (`job_scheduler.ts`) that deal with one actor:
  * finding or creating its local activation, running `jobFailed` in an
- * exclusive turn, the §9.4 retry backoff and the per-host capacity groups of
+ * exclusive turn, the §9.4 retry backoff, the execution deadline of alarm and
+ * job runs in the remote topology, and the per-host capacity groups of
  * API.md §12.1.
  *
  * @module
@@ -11,10 +12,11 @@ import type { Actor, ActorContext, Logger, TurnKind } from "../actor/types.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { runInTurn } from "../_internal/ambient.ts";
 import { errorMessage } from "../_internal/logger.ts";
-import { isFrancisError } from "../errors.ts";
+import { DeadlineExceededError, isFrancisError } from "../errors.ts";
 import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
 import type { ActorRegistry } from "./registry.ts";
 import type { JobFailure } from "./job_options.ts";
+import type { TurnContext } from "./turn_context.ts";
 
 /** An actor with the job handlers of API.md §5.1 (until `Actor` declares them). */
 export type JobActor = Actor & {
@@ -39,18 +41,24 @@ export interface JobTurnDeps {
   hostId(): string;
   draining(): boolean;
   healthCheckDeadlineMs: number;
+  /**
+   * Remote topology only (the runtime's `alarmExecutionTimeoutMs`): a run longer than this fails its
+   * attempt. `undefined` (a `LocalHost`): no limit.
+   */
+  executionTimeoutMs?: number;
 }
 
 /**
  * The local activation of an actor, activating it if it is (or can be)
  * placed on this host; `undefined` if it lives elsewhere, the type is not
- * served here, or the host is stopping.
+ * served here, or the host is stopping. `purpose` names the caller in logs.
  */
 export async function ownActivation(
   d: JobTurnDeps,
   actorType: string,
   actorId: string,
   stopped: () => boolean,
+  purpose: "job" | "alarm" = "job",
 ): Promise<Activation | undefined> {
   const key = actorKey(actorType, actorId);
   let act = d.table.get(key);
@@ -71,7 +79,7 @@ export async function ownActivation(
     });
     if (placement.hostId !== d.hostId()) return undefined;
   } catch (err) {
-    d.logger.warn("Cannot place actor for job", { actor: key, err: errorMessage(err) });
+    d.logger.warn(`Cannot place actor for ${purpose}`, { actor: key, err: errorMessage(err) });
     return undefined;
   }
   if (d.draining() || stopped()) return undefined;
@@ -192,4 +200,62 @@ export function registryCapacityGroup(registry: ActorRegistry): (actorType: stri
 /** A reference to `act` only if it is still the table's activation and not halting. */
 export function liveActivation(table: ActorTable, act: Activation): Activation | undefined {
   return table.get(act.key) === act && !act.halting ? act : undefined;
+}
+
+/** An alarm or job handler started by {@linkcode runTimedHandler}. */
+export interface TimedRun {
+  /** Settles as the handler does, or rejects with `DeadlineExceededError` once the deadline passes first. */
+  readonly outcome: Promise<void>;
+  /** Resolves once the handler itself has settled: the turn stays held until then. */
+  readonly done: Promise<void>;
+}
+
+/**
+ * Runs an alarm or job handler in its turn under the execution deadline
+ * (API.md §9.4, remote topology). When `timeoutMs` passes first, `ctx.signal`
+ * aborts with a `DeadlineExceededError` and `outcome` rejects with it, so the
+ * caller counts a failed attempt and schedules the retry at once; the caller
+ * must still await `done` before ending the turn, so the retry waits behind
+ * the old run on the turn lock. Without `timeoutMs` the handler runs unbounded.
+ *
+ * @example
+ * ```ts
+ * import { runTimedHandler } from "./job_turns.ts";
+ * import { TurnContext } from "./turn_context.ts";
+ * const ctx = new TurnContext({
+ *   actorType: "t", actorId: "a", actorKey: "t/a", kind: "alarm", requestId: "r", readOnly: false,
+ *   attempt: 1, chain: ["t/a"], halting: new AbortController().signal,
+ * });
+ * const run = runTimedHandler(ctx, 10, 'alarm "tick"', () => new Promise((r) => setTimeout(r, 50)));
+ * await run.outcome.catch((err) => console.log(err.code, ctx.signal.aborted)); // deadline_exceeded true
+ * await run.done;
+ * ```
+ */
+export function runTimedHandler(
+  ctx: TurnContext,
+  timeoutMs: number | undefined,
+  what: string,
+  handler: () => unknown,
+): TimedRun {
+  let running: Promise<unknown>;
+  try {
+    running = Promise.resolve(runInTurn(ctx, handler));
+  } catch (err) {
+    running = Promise.reject(err);
+  }
+  const finished = running.then(() => {});
+  const done = finished.catch(() => {});
+  if (timeoutMs === undefined) return { outcome: finished, done };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const err = new DeadlineExceededError(
+        `Cannot finish ${what}: it ran longer than alarmExecutionTimeoutMs (${timeoutMs} ms)`,
+      );
+      ctx.abort(err);
+      reject(err);
+    }, timeoutMs);
+  });
+  done.then(() => clearTimeout(timer));
+  return { outcome: Promise.race([finished, deadline]), done };
 }

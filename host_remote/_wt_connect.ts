@@ -33,7 +33,7 @@ import {
   type SessionGrant,
   type WtChallenge,
 } from "../runtime/protocol.ts";
-import type { ConnectOptions } from "./connect.ts";
+import { type ConnectOptions, runtimeRequestHandler } from "./connect.ts";
 
 /** Inputs of a WebTransport attempt. */
 export interface WtConnectOptions extends ConnectOptions {
@@ -142,7 +142,7 @@ export async function connectRuntimeWt(o: WtConnectOptions): Promise<{ link: Mux
     const { reader, early } = hellos.rest(16_777_216);
     const link = new MuxLink(ch, {
       peerId: `runtime:${admitted.session.runtimeId}`,
-      handler: () => Promise.reject(new TypeError("Cannot answer: the runtime sends no requests")),
+      handler: runtimeRequestHandler(o),
       maxInFlightRequests: o.maxInFlightRequests,
       keepaliveMs: o.keepaliveMs,
       reader,

@@ -38,6 +38,8 @@ export interface ConnectOptions {
   /** SPKI (base64) of the worker's Ed25519 key, certified at admission. */
   publicKeySpki: string;
   clientOnly: boolean;
+  /** Answers the runtime's requests on the session (`runtime/protocol.ts`); default: reject them all. */
+  onRequest?: (body: Uint8Array) => Promise<Uint8Array>;
   timeoutMs: number;
   maxInFlightRequests: number;
   keepaliveMs: number;
@@ -126,7 +128,7 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
     const { reader, early } = hs.finish();
     const link = new MuxLink(new SocketChannel(socket), {
       peerId: `runtime:${msg.session.runtimeId}`,
-      handler: () => Promise.reject(new TypeError("Cannot answer: the runtime sends no requests")),
+      handler: runtimeRequestHandler(o),
       maxInFlightRequests: o.maxInFlightRequests,
       keepaliveMs: o.keepaliveMs,
       reader,
@@ -143,6 +145,18 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
     }
     throw new RetryLaterError(`Cannot connect to runtime ${o.address}: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The handler of requests from the runtime on a session link.
+ *
+ * @example
+ * ```ts ignore
+ * new MuxLink(channel, { handler: runtimeRequestHandler(o), ... });
+ * ```
+ */
+export function runtimeRequestHandler(o: ConnectOptions): (body: Uint8Array) => Promise<Uint8Array> {
+  return o.onRequest ?? (() => Promise.reject(new TypeError("Cannot answer: the runtime sends no requests")));
 }
 
 function send(socket: TLSSocket, msg: unknown): void {

@@ -27,6 +27,9 @@ import { type RemoteHostOptions, type ResolvedRemoteHostOptions, resolveRemoteHo
 import { RemoteProvider } from "./remote_provider.ts";
 import { RuntimeSession } from "./session.ts";
 
+/** API.md §9.4's `alarmExecutionTimeoutMs`, for a runtime whose grant does not carry it. */
+const DEFAULT_EXECUTION_TIMEOUT_MS = 60_000;
+
 /**
  * A worker host of the remote topology.
  *
@@ -191,6 +194,7 @@ export class RemoteHost implements AsyncDisposable {
       hostId: grant.hostId,
       credentials: () => this.#session!.credentials(),
       clientOnly: o.clientOnly,
+      executionTimeoutMs: s.alarmExecutionTimeoutMs ?? DEFAULT_EXECUTION_TIMEOUT_MS,
       onFatal: (err) => {
         this.#reset(err);
         return false; // a worker does not stop: it gets a new identity (§16.3)

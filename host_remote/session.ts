@@ -3,15 +3,19 @@
  * workload certificate and its renewal, reconnection with backoff across
  * `runtimeAddresses`, and provider calls that wait for a reconnect.
  *
+ * A runtime that is stopping says so (`RUNTIME_STOPPING`, or a goodbye on the
+ * link): the worker then sends nothing new on that session and connects to
+ * the next address at once; the calls it already sent are still answered.
+ *
  * @module
  */
 
 import type { Logger } from "../actor/types.ts";
-import { isFrancisError, RuntimeUnavailableError, type UnauthorizedError } from "../errors.ts";
-import { delay } from "../_internal/delay.ts";
+import { isFrancisError, RuntimeUnavailableError } from "../errors.ts";
+import { delay, withTimeout } from "../_internal/delay.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { decodeRpc, encodeRpc } from "../_internal/rpc_codec.ts";
-import type { SessionGrant } from "../runtime/protocol.ts";
+import { RUNTIME_STOPPING, type SessionGrant } from "../runtime/protocol.ts";
 import type { TimedCredentials } from "../host_local/peer_links.ts";
 import type { MuxLink } from "../transport/mux.ts";
 import { connectRuntime, type Credential } from "./connect.ts";
@@ -38,6 +42,7 @@ export interface RuntimeSessionOptions {
 const MIN_CERT_LIFE_MS = 5 * 60_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
+const STOPPING_MESSAGE = "The runtime is stopping; connecting to another replica";
 
 /**
  * The session.
@@ -59,6 +64,8 @@ export class RuntimeSession {
   #grant: SessionGrant | undefined;
   #trusted: readonly string[] | undefined;
   #link: MuxLink | undefined;
+  /** Links of sessions this worker left while the runtime still answers their calls. */
+  readonly #departed = new Set<MuxLink>();
   #up = Promise.withResolvers<void>();
   #next = Math.floor(Math.random() * 1_000_000);
   #closed = false;
@@ -143,23 +150,18 @@ export class RuntimeSession {
   }
 
   async #waitUp(): Promise<MuxLink> {
-    if (this.#link !== undefined && !this.#link.isClosed) return this.#link;
+    const current = this.#link;
+    if (current !== undefined) {
+      if (!current.isClosed) return current;
+      this.#lost(current, "The runtime said goodbye; reconnecting", "info"); // the link ends once quiet
+    }
     if (this.#closed) throw new RuntimeUnavailableError("Cannot reach runtime: the host is stopping");
     const timeout = this.#o.requestTimeoutMs;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    try {
-      await Promise.race([
-        this.#up.promise,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () => reject(new RuntimeUnavailableError(`Cannot reach runtime: no session for ${timeout} ms`)),
-            timeout,
-          );
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await withTimeout(
+      this.#up.promise,
+      timeout,
+      () => new RuntimeUnavailableError(`Cannot reach runtime: no session for ${timeout} ms`),
+    );
     return this.#link!;
   }
 
@@ -191,6 +193,7 @@ export class RuntimeSession {
 
   async #attempt(address: string): Promise<void> {
     const o = this.#o;
+    const slot: LinkSlot = { link: undefined, stopping: false };
     const certUsable = this.#certPem !== "" && this.#notAfter - Date.now() > MIN_CERT_LIFE_MS;
     const credential: Credential = certUsable
       ? { kind: "cert", certPem: this.#certPem, keyPem: this.#keyPem }
@@ -208,6 +211,7 @@ export class RuntimeSession {
       timeoutMs: o.requestTimeoutMs,
       maxInFlightRequests: o.maxInFlightRequests,
       keepaliveMs: o.requestTimeoutMs,
+      onRequest: (body: Uint8Array) => this.#onRuntimeRequest(slot, body),
     };
     const { link, grant } = o.transport === "webtransport"
       ? await (await import("./_wt_connect.ts")).connectRuntimeWt({
@@ -228,15 +232,35 @@ export class RuntimeSession {
       this.#trusted = grant.caPems; // trust on first use, then pinned for every reconnect
     }
     this.#link = link;
+    slot.link = link;
     this.#up.resolve();
-    link.closed.then(() => this.#lost(link));
+    link.closed.then(() => this.#lost(link, "Lost the runtime session; reconnecting"));
     if (previous !== undefined && previous.hostId !== grant.hostId) this.onIdentityChange?.(grant);
+    if (slot.stopping) this.#lost(link, STOPPING_MESSAGE, "info");
   }
 
-  #lost(link: MuxLink): void {
+  /** Requests from the runtime: only `RUNTIME_STOPPING` is answered (any answer satisfies a `ping` probe). */
+  #onRuntimeRequest(slot: LinkSlot, body: Uint8Array): Promise<Uint8Array> {
+    const req = decodeRpc(body) as { m?: unknown } | null;
+    if (req?.m !== RUNTIME_STOPPING) {
+      return Promise.reject(new TypeError("Cannot answer: unknown request from the runtime"));
+    }
+    slot.stopping = true;
+    if (slot.link !== undefined) this.#lost(slot.link, STOPPING_MESSAGE, "info");
+    return Promise.resolve(encodeRpc(null));
+  }
+
+  /** Stops using `link` (lost, or its runtime is leaving) and reconnects in the background. */
+  #lost(link: MuxLink, why: string, level: "info" | "warn" = "warn"): void {
     if (this.#link !== link || this.#closed) return;
+    this.#link = undefined;
+    if (!link.isClosed) {
+      // Its runtime still answers what was sent on it; the runtime closes it once they are answered.
+      this.#departed.add(link);
+      link.closed.then(() => this.#departed.delete(link));
+    }
     this.#up = Promise.withResolvers<void>();
-    this.#o.logger.warn("Lost the runtime session; reconnecting", {});
+    this.#o.logger[level](why, {});
     this.#reconnecting ??= this.#connectLoop(undefined, false).catch((err) =>
       this.#o.logger.error("Cannot reconnect to the runtime", { err: errorMessage(err) })
     ).finally(() => this.#reconnecting = undefined);
@@ -259,7 +283,7 @@ export class RuntimeSession {
     this.#closed = true;
     this.#up.reject(new RuntimeUnavailableError("Cannot reach runtime: the session closed"));
     this.#up.promise.catch(() => {});
-    await this.#link?.close();
+    await Promise.all([this.#link, ...this.#departed].map((link) => link?.close()));
     await this.#reconnecting;
   }
 }
@@ -269,7 +293,8 @@ function pem(label: string, der: Uint8Array): string {
   return `-----BEGIN ${label}-----\n${b}\n-----END ${label}-----\n`;
 }
 
-/** Checks that an error means the runtime refused this worker (used by start). */
-export function isUnauthorized(err: unknown): err is UnauthorizedError {
-  return isFrancisError(err, "unauthorized");
+/** The link an attempt produced, and whether its runtime said it is stopping (possibly before the link was kept). */
+interface LinkSlot {
+  link: MuxLink | undefined;
+  stopping: boolean;
 }

@@ -8,7 +8,7 @@
  */
 
 import type { Logger } from "../actor/types.ts";
-import { UnauthorizedError } from "../errors.ts";
+import { RuntimeUnavailableError, UnauthorizedError } from "../errors.ts";
 import { deriveClusterCa } from "../security/cluster_ca.ts";
 import { hostIdentity } from "../security/identity.ts";
 import { certifyPublicKey } from "../security/leaf.ts";
@@ -39,6 +39,8 @@ export interface RuntimeServerOptions {
   keepaliveMs: number;
   logger: Logger;
   ready(): boolean;
+  /** False once the runtime is stopping: new workers are refused with `runtime_unavailable`. */
+  accepting(): boolean;
 }
 
 /**
@@ -97,6 +99,19 @@ export async function checkJwt(o: RuntimeServerOptions, token: unknown): Promise
   if (o.jwt === undefined) throw new UnauthorizedError("Cannot admit host: JWT bootstrap is not enabled");
   if (typeof token !== "string") throw new UnauthorizedError("Cannot admit host: no token");
   await o.jwt.verify(token);
+}
+
+/**
+ * Refuses admission once the runtime is stopping (`runtime_unavailable`: the
+ * worker tries its next address). Called just before `admitted` is sent.
+ *
+ * @example
+ * ```ts ignore
+ * checkAccepting(o);
+ * ```
+ */
+export function checkAccepting(o: RuntimeServerOptions): void {
+  if (!o.accepting()) throw new RuntimeUnavailableError("Cannot admit host: the runtime is stopping");
 }
 
 /** An admitted worker, ready to become a session. */

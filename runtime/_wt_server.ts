@@ -25,6 +25,7 @@ import { verifyWtAdmission, wtAdmissionTranscript } from "./admission/_wt_bindin
 import {
   type AdmittedWorker,
   certifyNewHost,
+  checkAccepting,
   checkJwt,
   type RuntimeServerOptions,
   sessionGrant,
@@ -213,6 +214,7 @@ async function admitWt(
       const issued = await certifyNewHost(o, subject);
       worker = { ...issued, spki: subject };
     }
+    checkAccepting(o);
     send(channel, 4, { kind: "admitted", session: sessionGrant(o, worker.hostId, worker.certPem) });
     const { reader, early } = hellos.rest(16_777_216);
     return { hostId: worker.hostId, clientOnly, publicKeySpki: worker.spki, reader, early };

@@ -22,6 +22,7 @@ import { toBase64 } from "../_internal/base64.ts";
 
 /** A runtime's certificate lifetime (renewed by restarting; a year is the maximum leaf life). */
 const RUNTIME_CERT_TTL_MS = 365 * 24 * 3_600_000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 30_000;
 
 /** Everything the core needs, already validated. */
 export interface RuntimeCoreConfig {
@@ -35,6 +36,8 @@ export interface RuntimeCoreConfig {
     | { method: "jwt"; issuer: string; audience: string; jwksUrl?: string; staticJwks?: string };
   settings: SessionGrant["settings"];
   requestTimeoutMs: number;
+  /** How long `stop()` lets the sessions' calls in flight finish. @default {30000} */
+  shutdownGracePeriodMs?: number;
   maxInFlightRequests: number;
   /** `undefined`: no HTTP health endpoints. */
   healthBind: { host: string; port: number } | undefined;
@@ -65,6 +68,7 @@ export class RuntimeCore {
   #http: { port: number; close(): Promise<void> } | undefined;
   #jwt: JwtVerifier | undefined;
   #ready = false;
+  #accepting = true;
   #stopping: Promise<void> | undefined;
 
   private constructor(c: RuntimeCoreConfig, caPems: string[]) {
@@ -127,6 +131,7 @@ export class RuntimeCore {
       keepaliveMs: c.requestTimeoutMs,
       logger: c.logger,
       ready: () => this.#ready,
+      accepting: () => this.#accepting,
     };
     this.#listener = await listenRuntime(serverOptions);
     if (c.transport === "webtransport") {
@@ -157,13 +162,30 @@ export class RuntimeCore {
     return leaf.certPem;
   }
 
-  /** Stops listening, closes every session gracefully and releases the provider. Idempotent. */
+  /**
+   * Stops gracefully (idempotent): refuses new workers, tells every session
+   * to move to another replica, lets the calls already sent finish for up to
+   * `shutdownGracePeriodMs`, closes the sessions (a goodbye when they are
+   * quiet, dropped otherwise) and the listeners, then releases the provider.
+   */
   stop(): Promise<void> {
     this.#stopping ??= (async () => {
       this.#ready = false;
+      this.#accepting = false;
+      const c = this.#c;
+      const grace = c.shutdownGracePeriodMs ?? DEFAULT_SHUTDOWN_GRACE_MS;
+      const deadline = Date.now() + grace;
       await this.#http?.close().catch(() => {});
-      // Sessions end with a goodbye first (requests in flight are answered), then the listener goes.
-      await Promise.all(this.sessions.links().map((l) => l.close().catch(() => {})));
+      await this.sessions.sayStopping(Math.min(grace, c.requestTimeoutMs));
+      const drained = await this.sessions.drained(Math.max(0, deadline - Date.now()));
+      if (drained) {
+        await Promise.all(this.sessions.links().map((l) => l.close().catch(() => {})));
+      } else {
+        c.logger.warn("Runtime stopping with requests still in flight after the grace period", {
+          requests: this.sessions.inFlight,
+          shutdownGracePeriodMs: grace,
+        });
+      }
       await this.#listener?.close().catch(() => {});
       await this.#wtListener?.close().catch(() => {});
       await this.#jwt?.close?.();

@@ -32,12 +32,20 @@
  * After `admitted`, the connection is a `MuxLink`: the client sends RPC
  * requests whose bodies are `jsonCodec` encodings of {@linkcode RpcRequest};
  * answers are `jsonCodec` encodings of the result (errors travel as wire errors).
+ * The runtime sends the worker requests of the same shape too: `ping` (a
+ * liveness probe of WebTransport sessions; any answer will do) and
+ * {@linkcode RUNTIME_STOPPING} (the replica is shutting down: the worker
+ * answers at once, sends no new request on this session and connects to
+ * another replica, while its requests already sent are still answered).
  *
  * @module
  */
 
 /** The protocol version; a mismatch is `ProtocolVersionError`. */
 export const RUNTIME_PROTOCOL_VERSION = 1;
+
+/** The method of the runtime's "I am shutting down, move elsewhere" request to a worker. */
+export const RUNTIME_STOPPING = "stopping";
 
 /** First message from a client. */
 export type ClientHello =
@@ -113,6 +121,11 @@ export interface SessionGrant {
     alarmsFetchBatchSize: number;
     workloadCertTtlMs: number;
     maxHosts: number;
+    /**
+     * An alarm or job run longer than this counts as a failed attempt and its `ctx.signal` aborts with
+     * `DeadlineExceededError` (API.md §9.4). Absent from runtimes that predate it: the worker uses 60 s.
+     */
+    alarmExecutionTimeoutMs?: number;
   };
 }
 

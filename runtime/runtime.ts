@@ -7,9 +7,10 @@
  */
 
 import { resolveRuntimeOptions, type RuntimeOptions } from "./options.ts";
-import { createProviderFromConnectionString } from "./provider_spec.ts";
+import { createProviderFromConnectionString, parseConnectionString } from "./provider_spec.ts";
 import { RuntimeCore } from "./core.ts";
 import type { ActorProvider } from "../providers/types.ts";
+import { lockSqliteStore, type ReplicaLock } from "./_replica_lock.ts";
 
 /** A running runtime (API.md §19.1). */
 export interface Runtime extends AsyncDisposable {
@@ -30,7 +31,9 @@ export interface Runtime extends AsyncDisposable {
 }
 
 /**
- * Starts the runtime; resolves when it is listening.
+ * Starts the runtime; resolves when it is listening. With a SQLite
+ * connection string it first takes the store's lock (`_replica_lock.ts`): a
+ * second runtime on the same file rejects with `ProviderError`.
  *
  * @example
  * ```ts
@@ -48,36 +51,26 @@ export interface Runtime extends AsyncDisposable {
  */
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const o = resolveRuntimeOptions(options);
-  const provider: ActorProvider = isProvider(o.provider)
-    ? o.provider
-    : await createProviderFromConnectionString(o.provider);
-  const core = await RuntimeCore.start({
-    host: o.bindHost,
-    port: o.bindPort,
-    runtimeId: o.runtimeId,
-    psks: o.runtimePsks,
-    provider,
-    bootstrap: o.bootstrap,
-    settings: {
-      healthCheckDeadlineMs: o.healthCheckDeadlineMs,
-      alarmsPollIntervalMs: o.alarmsPollIntervalMs,
-      alarmsLeaseDurationMs: o.alarmsLeaseDurationMs,
-      alarmsFetchAheadMs: o.alarmsFetchAheadMs,
-      alarmsFetchBatchSize: o.alarmsFetchBatchSize,
-      workloadCertTtlMs: o.workloadCertTtlMs,
-      maxHosts: o.maxHosts,
-    },
-    requestTimeoutMs: o.requestTimeoutMs,
-    maxInFlightRequests: 10_000,
-    healthBind: o.healthBind,
-    transport: o.transport,
-    logger: o.logger,
-  });
+  let lock: ReplicaLock | undefined;
+  if (!isProvider(o.provider) && o.providerDriver === "sqlite") {
+    const parsed = parseConnectionString(o.provider.connectionString);
+    if (parsed.driver === "sqlite") lock = await lockSqliteStore(parsed.path);
+  }
+  let core: RuntimeCore;
+  try {
+    const provider: ActorProvider = isProvider(o.provider)
+      ? o.provider
+      : await createProviderFromConnectionString(o.provider);
+    core = await start(o, provider);
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
   o.logger.info("Runtime listening", { runtimeId: core.runtimeId, address: core.address, transport: o.transport });
   const closed = Promise.withResolvers<void>();
   let stopping: Promise<void> | undefined;
   const stop = () => {
-    stopping ??= core.stop().then(() => closed.resolve());
+    stopping ??= core.stop().finally(() => lock?.release()).then(() => closed.resolve());
     return stopping;
   };
   return {
@@ -92,6 +85,33 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+function start(o: ReturnType<typeof resolveRuntimeOptions>, provider: ActorProvider): Promise<RuntimeCore> {
+  return RuntimeCore.start({
+    host: o.bindHost,
+    port: o.bindPort,
+    runtimeId: o.runtimeId,
+    psks: o.runtimePsks,
+    provider,
+    bootstrap: o.bootstrap,
+    settings: {
+      healthCheckDeadlineMs: o.healthCheckDeadlineMs,
+      alarmsPollIntervalMs: o.alarmsPollIntervalMs,
+      alarmsLeaseDurationMs: o.alarmsLeaseDurationMs,
+      alarmsFetchAheadMs: o.alarmsFetchAheadMs,
+      alarmsFetchBatchSize: o.alarmsFetchBatchSize,
+      workloadCertTtlMs: o.workloadCertTtlMs,
+      maxHosts: o.maxHosts,
+      alarmExecutionTimeoutMs: o.alarmExecutionTimeoutMs,
+    },
+    shutdownGracePeriodMs: o.shutdownGracePeriodMs,
+    requestTimeoutMs: o.requestTimeoutMs,
+    maxInFlightRequests: 10_000,
+    healthBind: o.healthBind,
+    transport: o.transport,
+    logger: o.logger,
+  });
 }
 
 function isProvider(p: unknown): p is ActorProvider {

@@ -20,7 +20,14 @@ import { SocketChannel } from "../transport/_socket_channel.ts";
 import { newNonce, verifyBootstrapProof } from "./admission/psk_proof.ts";
 import { type ClientHello, RUNTIME_PROTOCOL_VERSION, type RuntimeHello } from "./protocol.ts";
 import { fromBase64, toBase64 } from "../_internal/base64.ts";
-import { certifyNewHost, checkJwt, type RuntimeServerOptions, sessionGrant, startSession } from "./_admit.ts";
+import {
+  certifyNewHost,
+  checkAccepting,
+  checkJwt,
+  type RuntimeServerOptions,
+  sessionGrant,
+  startSession,
+} from "./_admit.ts";
 
 export type { RuntimeServerOptions } from "./_admit.ts";
 
@@ -129,6 +136,7 @@ async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> 
     } else {
       throw new UnauthorizedError("Cannot admit host: unknown hello");
     }
+    checkAccepting(o);
   } catch (err) {
     hs.abandon();
     // A store or JWKS outage is not the worker's fault: it should retry, not give up.

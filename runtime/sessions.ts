@@ -8,11 +8,16 @@
  * `evictHost` of a host with a live session here is refused: the runtime sees
  * the worker connected, which is better evidence than any store.
  *
+ * The table also counts the calls being served, so a stopping runtime can
+ * tell its sessions to move ({@linkcode SessionTable.sayStopping}) and then
+ * wait for what they already sent ({@linkcode SessionTable.drained}).
+ *
  * @module
  */
 
 import { UnauthorizedError } from "../errors.ts";
 import { decodeRpc, encodeRpc } from "../_internal/rpc_codec.ts";
+import { RUNTIME_STOPPING } from "./protocol.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import type { PeerLink } from "../transport/types.ts";
 
@@ -99,6 +104,8 @@ export class SessionTable {
   readonly #renew: RenewCertificate;
 
   readonly #maxHosts: number;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
 
   constructor(provider: ActorProvider, renew: RenewCertificate, maxHosts: number) {
     this.#provider = provider;
@@ -141,8 +148,47 @@ export class SessionTable {
     return alive.some((a) => a);
   }
 
+  /** Calls being served. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Tells every session that this runtime is stopping: each worker answers
+   * at once, sends nothing new on that session and connects to another
+   * replica. Waits for the answers, each for at most `timeoutMs`.
+   */
+  async sayStopping(timeoutMs: number): Promise<void> {
+    const body = encodeRpc({ m: RUNTIME_STOPPING, a: [] });
+    await Promise.allSettled(this.links().map((link) => link.request(body, { timeoutMs })));
+  }
+
+  /** Resolves `true` once no call is being served, or `false` after `timeoutMs` with calls still running. */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.#inFlight === 0) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const done = (idle: boolean) => {
+        clearTimeout(timer);
+        this.#idle = this.#idle.filter((w) => w !== onIdle);
+        resolve(idle);
+      };
+      const onIdle = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#idle.push(onIdle);
+    });
+  }
+
   /** Runs one RPC of `session` and encodes the answer. */
   async dispatch(session: Session, body: Uint8Array): Promise<Uint8Array> {
+    this.#inFlight++;
+    try {
+      return await this.#dispatch(session, body);
+    } finally {
+      if (--this.#inFlight === 0) { for (const wake of this.#idle.splice(0)) wake(); }
+    }
+  }
+
+  async #dispatch(session: Session, body: Uint8Array): Promise<Uint8Array> {
     const req = decodeRpc(body) as { m?: unknown; a?: unknown };
     if (req === null || typeof req !== "object" || typeof req.m !== "string" || !Array.isArray(req.a)) {
       throw new TypeError("Cannot run runtime request: malformed request");

@@ -1,0 +1,124 @@
+/**
+ * API.md §9.4 in the remote topology: the runtime's `alarmExecutionTimeoutMs`
+ * reaches the workers in their session grant; an alarm run longer than it
+ * fails its attempt (its `ctx.signal` aborts with `DeadlineExceededError`),
+ * is retried or given up by the normal rules, and the retry waits behind the
+ * old run on the turn lock. In-process runtime (`startRuntime` on a memory
+ * provider) and a real TLS worker.
+ */
+
+import assert from "node:assert/strict";
+import type { ActorContext, Logger } from "../actor/types.ts";
+import { isFrancisError } from "../errors.ts";
+import { createMemoryProvider } from "../providers/memory/mod.ts";
+import { type Runtime, startRuntime } from "../runtime/runtime.ts";
+import { generatePsk } from "../_internal/psk.ts";
+import { waitFor } from "../testing/wait_for.ts";
+import { RemoteHost } from "./host.ts";
+
+const HOST_PSK = "worker-bootstrap-secret-123";
+const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
+const TIMEOUT_MS = 300;
+
+interface Logged {
+  msg: string;
+  attrs: Record<string, unknown> | undefined;
+}
+
+async function setup(): Promise<{ runtime: Runtime; worker: RemoteHost; logs: Logged[] } & AsyncDisposable> {
+  const runtime = await startRuntime({
+    bind: "127.0.0.1:0",
+    runtimePsks: [generatePsk()],
+    bootstrap: { method: "psk", hostPsk: HOST_PSK },
+    provider: createMemoryProvider(),
+    alarmsPollIntervalMs: 100,
+    alarmExecutionTimeoutMs: TIMEOUT_MS,
+    logger: QUIET,
+  });
+  const logs: Logged[] = [];
+  const logger: Logger = { ...QUIET, warn: (msg, attrs) => void logs.push({ msg, attrs }) };
+  const worker = new RemoteHost({
+    address: "127.0.0.1:0",
+    runtimeAddresses: [runtime.address],
+    bootstrap: { psk: HOST_PSK },
+    pinnedCa: [...runtime.caPems],
+    logger,
+    requestTimeoutMs: 5_000,
+    shutdownGracePeriodMs: 1_000,
+  });
+  return {
+    runtime,
+    worker,
+    logs,
+    async [Symbol.asyncDispose]() {
+      await worker.stop();
+      await runtime.stop();
+    },
+  };
+}
+
+function alarmGone(worker: RemoteHost, type: string, id: string, name: string): Promise<boolean> {
+  return worker.service.getAlarm(type, id, name).then(() => false, (err) => {
+    if (isFrancisError(err, "alarm_not_found")) return true;
+    throw err;
+  });
+}
+
+Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; the retry waits behind it on the turn lock", async () => {
+  await using c = await setup();
+  const events: string[] = [];
+  let reason: unknown;
+  const release = Promise.withResolvers<void>();
+  c.worker.registerActor("slow", () => ({
+    async alarm(name: string, _data: unknown, ctx: ActorContext) {
+      if (name === "sentinel") return void events.push("sentinel");
+      events.push(`start ${ctx.attempt}`);
+      if (ctx.attempt === 1) {
+        ctx.signal.addEventListener("abort", () => (reason = ctx.signal.reason), { once: true });
+        await release.promise; // ignores its signal: the old run goes on after the deadline
+      }
+      events.push(`end ${ctx.attempt}`);
+    },
+  }), { maxAttempts: 3, initialRetryDelayMs: 10 });
+  await c.worker.start();
+  await c.worker.service.setAlarm("slow", "a1", "tick", {});
+  const failed = () => c.logs.find((l) => l.msg === "Alarm handler failed" && l.attrs?.alarm === "tick");
+  await waitFor(failed, { what: "attempt 1 to fail at its deadline" });
+  assert.ok(isFrancisError(reason, "deadline_exceeded"), `ctx.signal reason: ${reason}`);
+  assert.match(String(failed()!.attrs!.err), /alarmExecutionTimeoutMs \(300 ms\)/);
+  assert.equal(failed()!.attrs!.attempt, 1);
+  // The retry is due 9–11 ms after the failure. An alarm of another actor due 100 ms after it fires from the
+  // same timer queue, later: once it has run, the retry has been launched and is waiting for the turn.
+  await c.worker.service.setAlarm("slow", "a2", "sentinel", { dueTime: Date.now() + 100 });
+  await waitFor(() => events.includes("sentinel"), { what: "the sentinel alarm" });
+  assert.deepEqual(
+    events.filter((e) => e !== "sentinel"),
+    ["start 1"],
+    "the retry has not started: the old run holds the turn",
+  );
+  release.resolve();
+  await waitFor(() => events.includes("end 2"), { what: "the retry to run" });
+  assert.deepEqual(events.filter((e) => e !== "sentinel"), ["start 1", "end 1", "start 2", "end 2"]);
+  await waitFor(() => alarmGone(c.worker, "slow", "a1", "tick"), { what: "the one-shot alarm to be deleted" });
+});
+
+Deno.test("remote: alarm runs that keep overrunning use up maxAttempts, then the one-shot alarm is deleted", async () => {
+  await using c = await setup();
+  const attempts: number[] = [];
+  c.worker.registerActor("stuck", () => ({
+    alarm(_name: string, _data: unknown, ctx: ActorContext) {
+      attempts.push(ctx.attempt);
+      // Honours its signal: ends as soon as the deadline aborts it.
+      return new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+    },
+  }), { maxAttempts: 2, initialRetryDelayMs: 10 });
+  await c.worker.start();
+  const started = Date.now();
+  await c.worker.service.setAlarm("stuck", "s1", "tick", {});
+  await waitFor(() => alarmGone(c.worker, "stuck", "s1", "tick"), { what: "the alarm to be given up" });
+  assert.deepEqual(attempts, [1, 2]);
+  assert.ok(Date.now() - started >= 2 * TIMEOUT_MS, "each attempt ran until its deadline");
+  const failures = c.logs.filter((l) => l.msg === "Alarm handler failed");
+  assert.deepEqual(failures.map((l) => l.attrs?.attempt), [1, 2]);
+  assert.ok(failures.every((l) => /alarmExecutionTimeoutMs/.test(String(l.attrs?.err))));
+});
