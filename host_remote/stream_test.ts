@@ -7,47 +7,13 @@
 
 import assert from "node:assert/strict";
 import { isFrancisError } from "../errors.ts";
-import { generatePsk } from "../_internal/psk.ts";
-import { createMemoryProvider } from "../providers/memory/mod.ts";
-import { RuntimeCore } from "../runtime/core.ts";
-import { RemoteHost } from "./host.ts";
 import type { StreamRequest } from "../actor/types.ts";
-
-const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
-const HOST_PSK = "worker-bootstrap-secret-123";
+import { createTestWorker, startTestRuntime } from "../testing/_remote.ts";
 
 Deno.test("remote topology: a stream between two workers round-trips 250 KB and enforces the owner's body bound", async () => {
-  const rt = await RuntimeCore.start({
-    host: "127.0.0.1",
-    port: 0,
-    runtimeId: "rt-streams",
-    psks: [new TextEncoder().encode(generatePsk())],
-    provider: createMemoryProvider(),
-    bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(HOST_PSK) },
-    settings: {
-      healthCheckDeadlineMs: 20_000,
-      alarmsPollIntervalMs: 250,
-      alarmsLeaseDurationMs: 20_000,
-      alarmsFetchAheadMs: 2_500,
-      alarmsFetchBatchSize: 25,
-      workloadCertTtlMs: 3_600_000,
-      maxHosts: 0,
-    },
-    requestTimeoutMs: 5_000,
-    maxInFlightRequests: 100,
-    healthBind: undefined,
-    logger: QUIET,
-  });
+  const rt = await startTestRuntime({ runtimeId: "rt-streams" });
   const worker = (serves: boolean) => {
-    const host = new RemoteHost({
-      address: "127.0.0.1:0",
-      runtimeAddresses: [rt.address],
-      bootstrap: { psk: HOST_PSK },
-      pinnedCa: [...rt.caPems],
-      logger: QUIET,
-      requestTimeoutMs: 5_000,
-      maxRequestBodySizeBytes: 300_000,
-    });
+    const host = createTestWorker(rt, { maxRequestBodySizeBytes: 300_000 });
     if (serves) {
       host.registerActor("echo", () => ({
         invokeStream: (_m: string, request: StreamRequest) => ({

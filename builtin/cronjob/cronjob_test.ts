@@ -9,13 +9,11 @@ import assert from "node:assert/strict";
 import { SINGLETON_ACTOR_ID } from "../../actor/types.ts";
 import type { JobInfo, Logger } from "../../actor/types.ts";
 import { ActorTypeReservedError } from "../../errors.ts";
-import { generatePsk } from "../../_internal/psk.ts";
 import { createMemoryProvider } from "../../providers/memory/mod.ts";
 import type { ActorProvider } from "../../providers/types.ts";
 import { builtInAccess } from "../../host_local/builtin.ts";
 import type { LocalHost } from "../../host_local/host.ts";
-import { RemoteHost } from "../../host_remote/host.ts";
-import { RuntimeCore } from "../../runtime/core.ts";
+import { createTestWorker, startTestRuntime } from "../../testing/_remote.ts";
 import { createTestHost } from "../../testing/test_host.ts";
 import { waitFor } from "../../testing/wait_for.ts";
 import { createCronJob, type CronJobOptions, type CronJobRunContext } from "./mod.ts";
@@ -248,31 +246,9 @@ Deno.test("cron job: jittered runs stay within nominal ± jitter", async () => {
 });
 
 Deno.test("cron job: served by a RemoteHost worker, triggered and unregistered from a client-only host", async () => {
-  const HOST_PSK = "worker-bootstrap-secret-123";
-  const core = await RuntimeCore.start({
-    host: "127.0.0.1",
-    port: 0,
-    runtimeId: "rt-1",
-    psks: [new TextEncoder().encode(generatePsk())],
-    provider: createMemoryProvider(),
-    bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(HOST_PSK) },
-    settings: {
-      healthCheckDeadlineMs: 20_000,
-      alarmsPollIntervalMs: 250,
-      alarmsLeaseDurationMs: 20_000,
-      alarmsFetchAheadMs: 2_500,
-      alarmsFetchBatchSize: 25,
-      workloadCertTtlMs: 3_600_000,
-      maxHosts: 0,
-    },
-    requestTimeoutMs: 5_000,
-    maxInFlightRequests: 100,
-    healthBind: undefined,
-    logger: QUIET,
-  });
-  const common = { runtimeAddresses: [core.address], bootstrap: { psk: HOST_PSK }, pinnedCa: [...core.caPems] };
-  const worker = new RemoteHost({ ...common, address: "127.0.0.1:0", logger: QUIET, requestTimeoutMs: 5_000 });
-  const client = new RemoteHost({ ...common, clientOnly: true, logger: QUIET });
+  const core = await startTestRuntime();
+  const worker = createTestWorker(core);
+  const client = createTestWorker(core, { clientOnly: true });
   const runs: string[] = [];
   const job = createCronJob("remote", { cron: "@daily", run: ({ trigger }) => void runs.push(trigger) });
   worker.registerBuiltInActor(job);

@@ -6,47 +6,13 @@
 
 import assert from "node:assert/strict";
 import { ActorTypeReservedError, isFrancisError, JobPermanentFailureError } from "../../errors.ts";
-import { generatePsk } from "../../_internal/psk.ts";
-import { createMemoryProvider } from "../../providers/memory/mod.ts";
-import { RuntimeCore } from "../../runtime/core.ts";
-import { RemoteHost } from "../../host_remote/host.ts";
 import { waitFor } from "../../testing/wait_for.ts";
 import { createTaskPool, type Task } from "./mod.ts";
+import { createTestWorker, startTestRuntime } from "../../testing/_remote.ts";
 
-const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
-const HOST_PSK = "worker-bootstrap-secret-123";
-
-async function runtime(): Promise<RuntimeCore & AsyncDisposable> {
-  const core = await RuntimeCore.start({
-    host: "127.0.0.1",
-    port: 0,
-    runtimeId: "rt-1",
-    psks: [new TextEncoder().encode(generatePsk())],
-    provider: createMemoryProvider(),
-    bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(HOST_PSK) },
-    settings: {
-      healthCheckDeadlineMs: 20_000,
-      alarmsPollIntervalMs: 250,
-      alarmsLeaseDurationMs: 20_000,
-      alarmsFetchAheadMs: 2_500,
-      alarmsFetchBatchSize: 25,
-      workloadCertTtlMs: 3_600_000,
-      maxHosts: 0,
-    },
-    requestTimeoutMs: 5_000,
-    maxInFlightRequests: 100,
-    healthBind: undefined,
-    logger: QUIET,
-  });
-  return Object.assign(core, { [Symbol.asyncDispose]: () => core.stop() });
-}
-
-function host(rt: RuntimeCore, clientOnly = false): RemoteHost {
-  const common = { runtimeAddresses: [rt.address], bootstrap: { psk: HOST_PSK }, pinnedCa: [...rt.caPems] };
-  return clientOnly
-    ? new RemoteHost({ ...common, clientOnly: true, logger: QUIET })
-    : new RemoteHost({ ...common, address: "127.0.0.1:0", logger: QUIET, requestTimeoutMs: 5_000 });
-}
+const runtime = () => startTestRuntime();
+const host = (rt: Parameters<typeof createTestWorker>[0], clientOnly = false) =>
+  createTestWorker(rt, clientOnly ? { clientOnly: true } : {});
 
 Deno.test("remote (in-process): a task pool served by workers, used from a client-only host (C-93, C-91)", async () => {
   await using rt = await runtime();
