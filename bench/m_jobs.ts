@@ -309,11 +309,9 @@ export async function run({ quick }: ScenarioOptions): Promise<ScenarioResult> {
       "in one process; PostgreSQL: Date.now() in the dispatching and the running process (same machine clock, 1 ms " +
       "resolution). PostgreSQL latency jobs go to 30 actors that are already active, spread over the three hosts, " +
       "dispatched through all three hosts, so about 2/3 run on a host other than the dispatching one.",
-      "A local dispatch makes the dispatching host fetch at once (jobDispatched); it leases jobs of actors placed on " +
-      "itself or on no host. A job of an actor active on ANOTHER host is found by that host's next fetch: here every " +
-      "host dispatches all the time, so each fetches after each of its own dispatches and the 'another host' " +
-      "latency stays small. An idle owner would find it only at its next poll " +
-      `(alarmsPollIntervalMs ${LOCAL_HOST_DEFAULTS.alarmsPollIntervalMs} ms); no notification wakes it (unlike alarms).`,
+      "A dispatch wakes every host at once (the dispatching one directly; the others through onJobDispatched, " +
+      "PostgreSQL NOTIFY), each leasing the jobs of actors placed on it or on no host. PostgreSQL group-commits " +
+      "dispatches, lease reads and completions; fetches double in size (up to 1000) while they come back full.",
       `SQLite: dispatching took ${round(sqlite.dispatchMs, 0)} ms of ${round(sqlite.elapsedMs, 0)} ms; PostgreSQL: ` +
       `${round(pg.dispatchMs, 0)} ms of ${round(pg.elapsedMs, 0)} ms.`,
       ...checks,

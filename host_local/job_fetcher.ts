@@ -4,6 +4,12 @@
  * after a local dispatch due within the fetch-ahead window, back-to-back
  * fetches while batches come back full, and background lease renewal.
  *
+ * While fetches keep coming back full (a backlog), each asks for twice as
+ * many jobs as the last, up to {@linkcode MAX_BATCH}; the first fetch that
+ * comes back short resets the size to `batchSize`. A burst then costs a few
+ * large fetches instead of one per `batchSize` jobs, and a quiet host still
+ * leases `batchSize` at a time.
+ *
  * @module
  */
 
@@ -16,6 +22,8 @@ const SLOW_POLL_MS = 5_000;
 const EARLY_FETCH_MS = 250;
 /** Stop fetching ahead once this many jobs wait in memory. */
 const MAX_QUEUED = 20_000;
+/** The largest batch a fetch grows to while batches come back full (the top of `alarmsFetchBatchSize`). */
+export const MAX_BATCH = 1_000;
 
 /**
  * The lease side of the job scheduler.
@@ -38,6 +46,8 @@ export class JobFetcher {
   #fetching: Promise<void> | undefined;
   #fetchAgain = false;
   #stopped = false;
+  /** The size of the next fetch (0: `batchSize`). */
+  #batch = 0;
 
   constructor(deps: JobSchedulerDeps, enqueue: (lease: JobLease) => void, known: (jobId: string) => boolean) {
     this.#d = deps;
@@ -117,16 +127,19 @@ export class JobFetcher {
       for (let fetched = 0;;) {
         if (this.#stopped || d.draining()) return;
         this.#fetchAgain = false;
+        const batchSize = Math.max(this.#batch, d.batchSize);
         const leases = await d.provider.fetchAndLeaseJobs({
           hostId: d.hostId(),
           healthCheckDeadlineMs: d.healthCheckDeadlineMs,
           fetchAheadMs: d.fetchAheadMs,
-          batchSize: d.batchSize,
+          batchSize,
           leaseDurationMs: d.leaseDurationMs,
         });
         for (const lease of leases) this.#enqueue(lease);
         fetched += leases.length;
-        if (leases.length < d.batchSize || fetched >= MAX_QUEUED) return;
+        const full = leases.length >= batchSize;
+        this.#batch = full ? Math.min(MAX_BATCH, Math.max(batchSize * 2, d.batchSize)) : 0;
+        if (!full || fetched >= MAX_QUEUED) return;
       }
     } catch (err) {
       d.logger.warn("Cannot fetch jobs", { err: errorMessage(err) });

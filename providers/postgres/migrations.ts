@@ -19,7 +19,8 @@
  *   alarm and job leases of removed placements (directly or by cascade from a host).
  * - `<p>_jobs` holds live jobs; an idempotency key is unique among the live
  *   jobs of one actor (a partial unique index). `<p>_dead_jobs` holds
- *   dead-letter records, which hold no key.
+ *   dead-letter records, which hold no key. Fetching walks two partial
+ *   indexes (unleased jobs by due time, leased jobs by lease expiration).
  *   Placement transactions lock these rows (`FOR UPDATE`) before reading the
  *   count, so `concurrencyLimit` holds across processes.
  *
@@ -28,6 +29,7 @@
 
 import { ProviderError } from "../../errors.ts";
 import type { Queryable } from "./driver.ts";
+import { V3_JOB_FETCH } from "./migration_v3.ts";
 
 /** Version 1: hosts, types, placements, state, alarms, metadata, triggers. */
 const V1_INITIAL = `
@@ -178,10 +180,20 @@ END $$;
 `;
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_JOBS];
+export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_JOBS, V3_JOB_FETCH];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
+
+/** Every function a prefix owns (dropping the tables leaves them), as `DROP FUNCTION` arguments. */
+export function functionNames(prefix: string): string[] {
+  return [
+    "placements_added()",
+    "placements_removed()",
+    "job_candidates(text, bigint, bigint, bigint, bigint, text, integer)",
+    "lease_due_jobs(text, bigint, bigint, bigint, integer, bigint)",
+  ].map((f) => `${prefix}_${f}`);
+}
 
 /** Every table a prefix owns (dropping these, with `CASCADE`, removes the functions' triggers too). */
 export function tableNames(prefix: string): string[] {

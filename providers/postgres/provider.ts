@@ -112,6 +112,7 @@ export class PostgresProvider implements ActorProvider {
     if (this.#session === session) this.#session = undefined;
     clearTimeout(session.cleanupTimer);
     await session.state.flush().catch(() => {});
+    await session.jobs.flush().catch(() => {});
     await this.#notifier.setClient(undefined);
     await this.#jobNotifier.setClient(undefined);
     await session.hosts.closeAll();

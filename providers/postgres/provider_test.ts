@@ -10,7 +10,7 @@ import postgres from "postgres";
 import { createTestDatabase } from "../../testing/_postgres.ts";
 import { runProviderSuite } from "../../testing/provider_suite.ts";
 import type { ActorProvider } from "../types.ts";
-import { tableNames } from "./migrations.ts";
+import { functionNames, tableNames } from "./migrations.ts";
 import { createPostgresProvider } from "./mod.ts";
 
 const db = await createTestDatabase();
@@ -32,7 +32,7 @@ runProviderSuite({
     try {
       await sql.unsafe(
         `DROP TABLE IF EXISTS ${tableNames(prefix).join(", ")} CASCADE;
-         DROP FUNCTION IF EXISTS ${prefix}_placements_added(), ${prefix}_placements_removed()`,
+         DROP FUNCTION IF EXISTS ${functionNames(prefix).join(", ")}`,
       );
     } finally {
       await sql.end();
