@@ -14,7 +14,10 @@
  *    next occurrence); on a throw, retry on this host with the §9.4 backoff up
  *    to `maxAttempts` runs, then dead-letter; `JobPermanentFailureError`, or an
  *    actor without `job`, dead-letters at once. After a dead letter,
- *    `jobFailed` runs best-effort in a separate exclusive turn.
+ *    `jobFailed` runs best-effort in a separate exclusive turn. In the remote
+ *    topology a run longer than `executionTimeoutMs` fails too (its
+ *    `ctx.signal` aborts with `DeadlineExceededError`); it keeps the turn
+ *    until it ends, so the retry waits behind it on the turn lock.
  * 6. **Decline** (`JobRejectedError` or a full group): release the lease with
  *    due = now + `pollIntervalMs × U[1, 2)`, count no attempt, halt the actor here.
  *
@@ -24,7 +27,6 @@
 import type { TurnKind } from "../actor/types.ts";
 import type { JobLease, JobRecord } from "../providers/types.ts";
 import { type Codec, decodePayload } from "../_internal/codec.ts";
-import { runInTurn } from "../_internal/ambient.ts";
 import { TimerQueue } from "../_internal/timer_queue.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { isFrancisError } from "../errors.ts";
@@ -40,6 +42,8 @@ import {
   ownActivation,
   registryCapacityGroup,
   retryDelayMs,
+  runTimedHandler,
+  type TimedRun,
 } from "./job_turns.ts";
 import { JobFetcher } from "./job_fetcher.ts";
 
@@ -59,6 +63,8 @@ interface Pending {
   /** Runs made of the current occurrence. */
   attempts: number;
   running: boolean;
+  /** The latest run: a timed-out run may still be ending while its retry has started. */
+  run?: Promise<void>;
 }
 
 /** What happens after the turn: halt the actor (declined) and/or call `jobFailed`. */
@@ -137,9 +143,10 @@ export class JobScheduler {
       this.#d.logger.error("Job execution failed unexpectedly", { jobId: p.lease.jobId, err: errorMessage(err) });
       this.#forget(p);
     }).finally(() => {
-      p.running = false;
+      if (p.run === run) p.running = false;
       this.#running.delete(run);
     });
+    p.run = run;
     this.#running.add(run);
   }
 
@@ -204,6 +211,7 @@ export class JobScheduler {
       chain: [act.key],
     });
     const start = Date.now();
+    let run: TimedRun | undefined;
     try {
       let rec: JobRecord;
       try {
@@ -218,9 +226,12 @@ export class JobScheduler {
         return { failure: await this.#deadLetter(p, rec, `Actor type "${rec.actorType}" has no job() method`, 1) };
       }
       p.attempts++;
-      try {
+      run = runTimedHandler(ctx, d.executionTimeoutMs, `job ${rec.jobId}`, () => {
         const data = rec.data === undefined ? undefined : decodePayload(d.codec, rec.data);
-        await runInTurn(ctx, () => instance.job!(rec.method, data, ctx));
+        return instance.job!(rec.method, data, ctx);
+      });
+      try {
+        await run.outcome;
       } catch (err) {
         if (isFrancisError(err, "job_rejected")) {
           p.attempts--;
@@ -231,6 +242,7 @@ export class JobScheduler {
       await this.#complete(p, rec, start);
       return {};
     } finally {
+      await run?.done; // a run past its deadline holds the turn until it ends: the retry queues behind it
       d.table.endTurn(act, ctx, false);
     }
   }

@@ -3,7 +3,8 @@
  * reaches the workers in their session grant; an alarm run longer than it
  * fails its attempt (its `ctx.signal` aborts with `DeadlineExceededError`),
  * is retried or given up by the normal rules, and the retry waits behind the
- * old run on the turn lock. In-process runtime (`startRuntime` on a memory
+ * old run on the turn lock. The same holds for job runs (dead-lettered when
+ * the attempts run out). In-process runtime (`startRuntime` on a memory
  * provider) and a real TLS worker.
  */
 
@@ -25,7 +26,9 @@ interface Logged {
   attrs: Record<string, unknown> | undefined;
 }
 
-async function setup(): Promise<{ runtime: Runtime; worker: RemoteHost; logs: Logged[] } & AsyncDisposable> {
+async function setup(): Promise<
+  { runtime: Runtime; worker: RemoteHost; logs: Logged[] } & AsyncDisposable
+> {
   const runtime = await startRuntime({
     bind: "127.0.0.1:0",
     runtimePsks: [generatePsk()],
@@ -36,7 +39,10 @@ async function setup(): Promise<{ runtime: Runtime; worker: RemoteHost; logs: Lo
     logger: QUIET,
   });
   const logs: Logged[] = [];
-  const logger: Logger = { ...QUIET, warn: (msg, attrs) => void logs.push({ msg, attrs }) };
+  const logger: Logger = {
+    ...QUIET,
+    warn: (msg, attrs) => void logs.push({ msg, attrs }),
+  };
   const worker = new RemoteHost({
     address: "127.0.0.1:0",
     runtimeAddresses: [runtime.address],
@@ -57,7 +63,12 @@ async function setup(): Promise<{ runtime: Runtime; worker: RemoteHost; logs: Lo
   };
 }
 
-function alarmGone(worker: RemoteHost, type: string, id: string, name: string): Promise<boolean> {
+function alarmGone(
+  worker: RemoteHost,
+  type: string,
+  id: string,
+  name: string,
+): Promise<boolean> {
   return worker.service.getAlarm(type, id, name).then(() => false, (err) => {
     if (isFrancisError(err, "alarm_not_found")) return true;
     throw err;
@@ -74,7 +85,11 @@ Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; 
       if (name === "sentinel") return void events.push("sentinel");
       events.push(`start ${ctx.attempt}`);
       if (ctx.attempt === 1) {
-        ctx.signal.addEventListener("abort", () => (reason = ctx.signal.reason), { once: true });
+        ctx.signal.addEventListener(
+          "abort",
+          () => (reason = ctx.signal.reason),
+          { once: true },
+        );
         await release.promise; // ignores its signal: the old run goes on after the deadline
       }
       events.push(`end ${ctx.attempt}`);
@@ -84,13 +99,23 @@ Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; 
   await c.worker.service.setAlarm("slow", "a1", "tick", {});
   const failed = () => c.logs.find((l) => l.msg === "Alarm handler failed" && l.attrs?.alarm === "tick");
   await waitFor(failed, { what: "attempt 1 to fail at its deadline" });
-  assert.ok(isFrancisError(reason, "deadline_exceeded"), `ctx.signal reason: ${reason}`);
-  assert.match(String(failed()!.attrs!.err), /alarmExecutionTimeoutMs \(300 ms\)/);
+  assert.ok(
+    isFrancisError(reason, "deadline_exceeded"),
+    `ctx.signal reason: ${reason}`,
+  );
+  assert.match(
+    String(failed()!.attrs!.err),
+    /alarmExecutionTimeoutMs \(300 ms\)/,
+  );
   assert.equal(failed()!.attrs!.attempt, 1);
   // The retry is due 9–11 ms after the failure. An alarm of another actor due 100 ms after it fires from the
   // same timer queue, later: once it has run, the retry has been launched and is waiting for the turn.
-  await c.worker.service.setAlarm("slow", "a2", "sentinel", { dueTime: Date.now() + 100 });
-  await waitFor(() => events.includes("sentinel"), { what: "the sentinel alarm" });
+  await c.worker.service.setAlarm("slow", "a2", "sentinel", {
+    dueTime: Date.now() + 100,
+  });
+  await waitFor(() => events.includes("sentinel"), {
+    what: "the sentinel alarm",
+  });
   assert.deepEqual(
     events.filter((e) => e !== "sentinel"),
     ["start 1"],
@@ -98,8 +123,15 @@ Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; 
   );
   release.resolve();
   await waitFor(() => events.includes("end 2"), { what: "the retry to run" });
-  assert.deepEqual(events.filter((e) => e !== "sentinel"), ["start 1", "end 1", "start 2", "end 2"]);
-  await waitFor(() => alarmGone(c.worker, "slow", "a1", "tick"), { what: "the one-shot alarm to be deleted" });
+  assert.deepEqual(events.filter((e) => e !== "sentinel"), [
+    "start 1",
+    "end 1",
+    "start 2",
+    "end 2",
+  ]);
+  await waitFor(() => alarmGone(c.worker, "slow", "a1", "tick"), {
+    what: "the one-shot alarm to be deleted",
+  });
 });
 
 Deno.test("remote: alarm runs that keep overrunning use up maxAttempts, then the one-shot alarm is deleted", async () => {
@@ -115,10 +147,112 @@ Deno.test("remote: alarm runs that keep overrunning use up maxAttempts, then the
   await c.worker.start();
   const started = Date.now();
   await c.worker.service.setAlarm("stuck", "s1", "tick", {});
-  await waitFor(() => alarmGone(c.worker, "stuck", "s1", "tick"), { what: "the alarm to be given up" });
+  await waitFor(() => alarmGone(c.worker, "stuck", "s1", "tick"), {
+    what: "the alarm to be given up",
+  });
   assert.deepEqual(attempts, [1, 2]);
-  assert.ok(Date.now() - started >= 2 * TIMEOUT_MS, "each attempt ran until its deadline");
+  assert.ok(
+    Date.now() - started >= 2 * TIMEOUT_MS,
+    "each attempt ran until its deadline",
+  );
   const failures = c.logs.filter((l) => l.msg === "Alarm handler failed");
   assert.deepEqual(failures.map((l) => l.attrs?.attempt), [1, 2]);
-  assert.ok(failures.every((l) => /alarmExecutionTimeoutMs/.test(String(l.attrs?.err))));
+  assert.ok(
+    failures.every((l) => /alarmExecutionTimeoutMs/.test(String(l.attrs?.err))),
+  );
+});
+
+Deno.test("remote: a job run past alarmExecutionTimeoutMs fails its attempt; the retry waits behind it on the turn lock", async () => {
+  await using c = await setup();
+  const events: string[] = [];
+  let reason: unknown;
+  const release = Promise.withResolvers<void>();
+  c.worker.registerActor("slowjob", () => ({
+    async job(method: string, _data: unknown, ctx: ActorContext) {
+      if (method === "sentinel") return void events.push("sentinel");
+      events.push(`start ${ctx.attempt}`);
+      if (ctx.attempt === 1) {
+        ctx.signal.addEventListener(
+          "abort",
+          () => (reason = ctx.signal.reason),
+          { once: true },
+        );
+        await release.promise; // ignores its signal
+      }
+      events.push(`end ${ctx.attempt}`);
+    },
+  }), { maxAttempts: 3, initialRetryDelayMs: 10 });
+  await c.worker.start();
+  const jobId = await c.worker.service.dispatch(
+    "slowjob",
+    "j1",
+    "work",
+    undefined,
+  );
+  const failed = () => c.logs.find((l) => l.msg === "Job handler failed" && l.attrs?.jobId === jobId);
+  await waitFor(failed, { what: "attempt 1 to fail at its deadline" });
+  assert.ok(
+    isFrancisError(reason, "deadline_exceeded"),
+    `ctx.signal reason: ${reason}`,
+  );
+  assert.match(
+    String(failed()!.attrs!.err),
+    /alarmExecutionTimeoutMs \(300 ms\)/,
+  );
+  // As for alarms: a job of another actor due 100 ms later fires from the same timer queue after the retry.
+  await c.worker.service.dispatch("slowjob", "j2", "sentinel", undefined, {
+    delayMs: 100,
+  });
+  await waitFor(() => events.includes("sentinel"), {
+    what: "the sentinel job",
+  });
+  assert.deepEqual(
+    events.filter((e) => e !== "sentinel"),
+    ["start 1"],
+    "the retry has not started: the old run holds the turn",
+  );
+  release.resolve();
+  await waitFor(
+    () =>
+      c.worker.service.getJob(jobId).then(
+        () => false,
+        (err) => isFrancisError(err, "job_not_found"),
+      ),
+    { what: "the job to complete" },
+  );
+  assert.deepEqual(events.filter((e) => e !== "sentinel"), [
+    "start 1",
+    "end 1",
+    "start 2",
+    "end 2",
+  ]);
+});
+
+Deno.test("remote: job runs that keep overrunning are dead-lettered after maxAttempts, and jobFailed is told", async () => {
+  await using c = await setup();
+  const attempts: number[] = [];
+  const told = Promise.withResolvers<{ attempts: number; error: Error }>();
+  c.worker.registerActor("stuckjob", () => ({
+    job(_method: string, _data: unknown, ctx: ActorContext) {
+      attempts.push(ctx.attempt);
+      return new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+    },
+    jobFailed(failure: { attempts: number; error: Error }) {
+      told.resolve(failure);
+    },
+  }), { maxAttempts: 2, initialRetryDelayMs: 10 });
+  await c.worker.start();
+  const jobId = await c.worker.service.dispatch(
+    "stuckjob",
+    "s1",
+    "work",
+    undefined,
+  );
+  const failure = await told.promise;
+  assert.deepEqual(attempts, [1, 2]);
+  assert.equal(failure.attempts, 2);
+  assert.match(failure.error.message, /alarmExecutionTimeoutMs/);
+  const dead = await c.worker.service.getJob(jobId);
+  assert.equal(dead.status, "dead-lettered");
+  assert.equal(dead.attempts, 2);
 });
