@@ -37,8 +37,8 @@ import type { Server, TLSSocket } from "node:tls";
 import { LocalHost } from "../mod.ts";
 import { createPostgresProvider } from "../providers/postgres/mod.ts";
 import { createHostCredentials } from "../security/credentials.ts";
-import { TextLineStream } from "../tests/_lines.ts";
-import { measureCalls } from "./_util.ts";
+import { childConfig, childLogger, serveRequests, stopOnSigterm } from "../tests/_shared/child_loop.ts";
+import { counterActor, measureCalls } from "./_util.ts";
 
 /** The actor types a bench child can serve. */
 export type BenchActorType = "echo" | "counter" | "trivial" | "where" | "jobber";
@@ -54,12 +54,7 @@ export interface BenchChildConfig {
   rawEcho?: boolean;
 }
 
-const config = JSON.parse(Deno.env.get("FRANCIS_BENCH_CHILD")!) as BenchChildConfig;
-const encoder = new TextEncoder();
-const say = (line: string) => {
-  const bytes = encoder.encode(line + "\n");
-  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-};
+const config = childConfig<BenchChildConfig>("FRANCIS_BENCH_CHILD");
 
 /** Scenario m: handler entry (`Date.now()`) per job number, and how many numbers ran more than once here. */
 const jobRuns = new Map<number, number>();
@@ -69,7 +64,7 @@ const host = new LocalHost({
   address: `127.0.0.1:${config.port}`,
   runtimePsks: [config.psk],
   provider: createPostgresProvider({ url: config.url }),
-  logger: { debug() {}, info() {}, warn: (m, a) => console.error(config.label, m, a), error: console.error },
+  logger: childLogger(config.label),
 });
 
 for (const type of config.types) {
@@ -85,25 +80,14 @@ for (const type of config.types) {
         else jobRuns.set(k, at);
       },
     }));
-  } else if (type === "counter") {
-    host.registerActor("counter", (id, svc) => {
-      const self = svc.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
-      return {
-        async invoke() {
-          const s = await self.getState();
-          s.n++;
-          await self.setState(s);
-          return s.n;
-        },
-      };
-    });
-  } else throw new TypeError(`unknown bench actor type ${type}`);
+  } else if (type === "counter") host.registerActor("counter", counterActor("counter", (n) => n));
+  else throw new TypeError(`unknown bench actor type ${type}`);
 }
 
 /** Raw echo: every frame (u32 big-endian length + body) is written back as is. */
 async function startRawEcho(): Promise<{ server: Server; port: number }> {
   const tls = await import("node:tls");
-  const creds = await createHostCredentials([encoder.encode(config.psk)], `raw-echo-${config.label}`);
+  const creds = await createHostCredentials([new TextEncoder().encode(config.psk)], `raw-echo-${config.label}`);
   const server = tls.createServer({
     key: creds.keyPem,
     cert: creds.certPem,
@@ -141,15 +125,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 
 const rawEcho = config.rawEcho ? await startRawEcho() : undefined;
 
-let stopping: Promise<void> | undefined;
-const stop = () => {
+const stop = stopOnSigterm(() => {
   rawEcho?.server.close();
-  stopping ??= host.stop().finally(() => Deno.exit(0));
-};
-Deno.addSignalListener("SIGTERM", stop);
+  return host.stop();
+});
 
 await host.start();
-say(`ready ${host.hostId} ${host.address} ${rawEcho?.port ?? 0}`);
 
 interface Request {
   id: number;
@@ -269,13 +250,4 @@ async function handle(req: Request): Promise<unknown> {
   }
 }
 
-const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-for await (const line of lines) {
-  if (line.trim() === "") continue;
-  const req = JSON.parse(line) as Request;
-  handle(req).then(
-    (ok) => say(JSON.stringify({ id: req.id, ok: ok ?? null })),
-    (err) => say(JSON.stringify({ id: req.id, error: { name: err?.name, code: err?.code, message: err?.message } })),
-  );
-}
-stop();
+await serveRequests(`ready ${host.hostId} ${host.address} ${rawEcho?.port ?? 0}`, handle, stop);

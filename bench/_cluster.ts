@@ -9,14 +9,14 @@
  */
 
 import { createTestDatabase } from "../testing/_postgres.ts";
-import { TextLineStream } from "../tests/_lines.ts";
+import { freePort, LineProcess } from "../tests/_shared/processes.ts";
+import { RuntimeProcess } from "../tests/_shared/runtime_process.ts";
 import type { BenchActorType, BenchChildConfig } from "./_child.ts";
 import type { BenchWorkerConfig } from "./_worker.ts";
 
 const CHILD = new URL("./_child.ts", import.meta.url).pathname;
 /** The worker-process script of (j)–(l). */
 export const WORKER_SCRIPT: string = new URL("./_worker.ts", import.meta.url).pathname;
-const RUNTIME_MAIN = new URL("../runtime/main.ts", import.meta.url).pathname;
 /** Extra `deno run` flags for the runtime processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
 const RUNTIME_FLAGS = (Deno.env.get("FRANCIS_BENCH_RUNTIME_FLAGS") ?? "").split(" ").filter((s) => s !== "");
 /** Extra `deno run` flags for the host processes, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (profiling). */
@@ -47,106 +47,24 @@ export async function withDatabase<T>(scenario: string, fn: (url: string) => Pro
   }
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** One host process (`_child.ts`), or one worker process (`_worker.ts`, several `RemoteHost`s). */
-export class BenchChild {
-  /** Label given at spawn (what the `where` actor answers). */
-  readonly label: string;
-  /** The host ID, once ready (a worker process: the first of {@linkcode BenchChild.hostIds}). */
-  hostId = "";
-  /** Every host ID of the process, once ready (one for `_child.ts`). */
-  hostIds: string[] = [];
-  /** The raw TLS echo port, once ready (0 when none). */
-  rawEchoPort = 0;
-  /** Resolves once the host printed `ready`. */
-  readonly ready: Promise<void>;
-  /** Resolves when the process exited. */
-  readonly exited: Promise<Deno.CommandStatus>;
-  /** The last 20,000 characters of stderr. */
-  stderr = "";
-  /** OS process ID. */
-  readonly pid: number;
-  readonly #proc: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  #nextId = 1;
-
+/**
+ * One host process (`_child.ts`), or one worker process (`_worker.ts`,
+ * several `RemoteHost`s); `dispose()` stops it with SIGTERM, SIGKILL after 3 s.
+ */
+export class BenchChild extends LineProcess {
   /** Spawns the process; await {@linkcode BenchChild.ready}. `script` defaults to `_child.ts`. */
   constructor(config: BenchChildConfig | BenchWorkerConfig, script: string = CHILD) {
-    this.label = config.label;
-    this.#proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...CHILD_FLAGS, script],
-      env: { FRANCIS_BENCH_CHILD: JSON.stringify(config), NO_COLOR: "1" },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.pid = this.#proc.pid;
-    this.#writer = this.#proc.stdin.getWriter();
-    this.exited = this.#proc.status;
-    let readyResolve!: () => void, readyReject!: (e: Error) => void;
-    this.ready = new Promise((res, rej) => [readyResolve, readyReject] = [res, rej]);
-    this.ready.catch(() => {});
-    this.#proc.stderr.pipeThrough(new TextDecoderStream()).pipeTo(
-      new WritableStream({ write: (c) => void (this.stderr = (this.stderr + c).slice(-20_000)) }),
-    ).catch(() => {});
-    const lines = this.#proc.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-    (async () => {
-      for await (const line of lines) {
-        if (line.startsWith("ready ")) {
-          const [, hostIds, , port] = line.split(" ");
-          this.hostIds = hostIds.split(",");
-          this.hostId = this.hostIds[0];
-          this.rawEchoPort = Number(port);
-          readyResolve();
-          continue;
-        }
-        const msg = JSON.parse(line) as { id: number; ok?: unknown; error?: { message: string; code?: string } };
-        const p = this.#pending.get(msg.id);
-        this.#pending.delete(msg.id);
-        if (msg.error) p?.reject(Object.assign(new Error(msg.error.message), { code: msg.error.code }));
-        else p?.resolve(msg.ok);
-      }
-    })().catch(() => {}).finally(() => {
-      readyReject(new Error(`bench host ${this.label} exited before it was ready:\n${this.stderr.slice(-3_000)}`));
-      for (const p of this.#pending.values()) p.reject(new Error(`bench host ${this.label} exited`));
-      this.#pending.clear();
+    super({
+      label: config.label,
+      args: [...CHILD_FLAGS, script],
+      env: { FRANCIS_BENCH_CHILD: JSON.stringify(config) },
+      stopGraceMs: 3_000,
     });
   }
 
-  /** Sends one request and waits for its answer. */
-  request<T = unknown>(req: Record<string, unknown>): Promise<T> {
-    const id = this.#nextId++;
-    const answer = new Promise<T>((resolve, reject) =>
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject })
-    );
-    this.#writer.write(new TextEncoder().encode(JSON.stringify({ ...req, id }) + "\n")).catch(() => {});
-    return answer;
-  }
-
-  /** Sends a signal (SIGKILL: the crash); ignored when already gone. */
-  kill(signal: Deno.Signal): void {
-    try {
-      this.#proc.kill(signal);
-    } catch { /* already gone */ }
-  }
-
-  /** Stops the process (SIGTERM, SIGKILL after `graceMs`) and reaps it. */
-  async dispose(graceMs = 3_000): Promise<void> {
-    this.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.exited, new Promise((r) => timer = setTimeout(r, graceMs))]);
-    clearTimeout(timer);
-    this.kill("SIGKILL");
-    await this.exited;
-    await this.#writer.close().catch(() => {});
+  /** The raw TLS echo port, once ready (0 when none): the last word of `ready <hostIds> <addresses> <port>`. */
+  get rawEchoPort(): number {
+    return Number(this.readyFields[2] ?? 0);
   }
 }
 
@@ -166,15 +84,18 @@ export class ChildSet {
     types: BenchActorType[],
     extra?: Partial<BenchChildConfig>,
   ): Promise<BenchChild[]> {
-    const children = labels.map((label) => new BenchChild({ ...this.#base, ...extra, port: freePort(), label, types }));
-    this.#all.push(...children);
-    await Promise.all(children.map((c) => c.ready));
-    return children;
+    return await this.#started(
+      labels.map((label) => new BenchChild({ ...this.#base, ...extra, port: freePort(), label, types })),
+    );
   }
 
   /** Spawns worker processes (`_worker.ts`) and waits until all are ready. */
   async startWorkers(configs: BenchWorkerConfig[]): Promise<BenchChild[]> {
-    const children = configs.map((c) => new BenchChild(c, WORKER_SCRIPT));
+    return await this.#started(configs.map((c) => new BenchChild(c, WORKER_SCRIPT)));
+  }
+
+  /** Keeps `children` for {@linkcode ChildSet.disposeAll} and waits until all are ready. */
+  async #started(children: BenchChild[]): Promise<BenchChild[]> {
     this.#all.push(...children);
     await Promise.all(children.map((c) => c.ready));
     return children;
@@ -202,101 +123,20 @@ export interface BenchRuntimeConfig {
 
 /**
  * One runtime process: the real CLI, `deno run -A runtime/main.ts serve
- * --config <file>`, on PostgreSQL, default settings except `log.level: warn`.
- * Modelled on `tests/_remote/runtime_proc.ts`, plus the process ID (for
- * `/proc`) and a graceful stop (for `--cpu-prof`).
+ * --config <file>`, on PostgreSQL, default settings except `log.level: warn`
+ * (`tests/_shared/runtime_process.ts`), with `FRANCIS_BENCH_RUNTIME_FLAGS`;
+ * `dispose()` stops it with SIGTERM (for `--cpu-prof`), SIGKILL after 3 s.
  */
-export class BenchRuntime {
-  /** Worker port. */
-  readonly port: number;
-  /** `/readyz` port. */
-  readonly healthPort: number;
-  /** OS process ID. */
-  readonly pid: number;
-  /** Resolves when the process exited. */
-  readonly exited: Promise<Deno.CommandStatus>;
-  /** The last 20,000 characters of stdout + stderr. */
-  output = "";
-  readonly #proc: Deno.ChildProcess;
+export type BenchRuntime = RuntimeProcess;
 
-  private constructor(configPath: string, port: number, healthPort: number) {
-    this.port = port;
-    this.healthPort = healthPort;
-    this.#proc = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", ...RUNTIME_FLAGS, RUNTIME_MAIN, "serve", "--config", configPath],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      env: { NO_COLOR: "1" },
-    }).spawn();
-    this.pid = this.#proc.pid;
-    const collect = (s: ReadableStream<Uint8Array>) =>
-      s.pipeThrough(new TextDecoderStream()).pipeTo(
-        new WritableStream({ write: (c) => void (this.output = (this.output + c).slice(-20_000)) }),
-      ).catch(() => {});
-    collect(this.#proc.stdout);
-    collect(this.#proc.stderr);
-    this.exited = this.#proc.status;
-  }
-
-  /** Writes the config file and spawns the process; await {@linkcode BenchRuntime.ready}. */
-  static async start(c: BenchRuntimeConfig): Promise<BenchRuntime> {
-    const port = c.port ?? freePort();
-    const healthPort = freePort();
-    const configPath = `${c.dir}/runtime-${port}-${healthPort}.yaml`;
-    await Deno.writeTextFile(
-      configPath,
-      [
-        `bind: 127.0.0.1:${port}`,
-        `healthBind: 127.0.0.1:${healthPort}`,
-        `runtimePsks: [${JSON.stringify(c.psk)}]`,
-        `bootstrap: { method: psk, hostPsk: ${JSON.stringify(c.hostPsk)} }`,
-        `provider: { connectionString: ${JSON.stringify(c.url)} }`,
-        `log: { level: warn }`,
-      ].join("\n") + "\n",
-    );
-    return new BenchRuntime(configPath, port, healthPort);
-  }
-
-  /** `127.0.0.1:<port>`, what workers dial. */
-  get address(): string {
-    return `127.0.0.1:${this.port}`;
-  }
-
-  /** Resolves once `/readyz` answers 200 (polled every `intervalMs`). */
-  async ready(timeoutMs = 30_000, intervalMs = 10): Promise<void> {
-    let exited = false;
-    this.exited.then(() => exited = true);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (exited) throw new Error(`runtime exited before it was ready:\n${this.output.slice(-3_000)}`);
-      try {
-        const res = await fetch(`http://127.0.0.1:${this.healthPort}/readyz`);
-        await res.body?.cancel();
-        if (res.status === 200) return;
-      } catch { /* not listening yet */ }
-      if (Date.now() >= deadline) throw new Error(`runtime not ready after ${timeoutMs} ms:\n${this.output}`);
-      await new Promise((r) => setTimeout(r, intervalMs));
-    }
-  }
-
-  /** Sends a signal (SIGKILL: the crash); ignored when already gone. */
-  kill(signal: Deno.Signal): void {
-    try {
-      this.#proc.kill(signal);
-    } catch { /* already gone */ }
-  }
-
-  /** Stops the process (SIGTERM, SIGKILL after `graceMs`) and reaps it. */
-  async dispose(graceMs = 3_000): Promise<void> {
-    this.kill("SIGTERM");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([this.exited, new Promise((r) => timer = setTimeout(r, graceMs))]);
-    clearTimeout(timer);
-    this.kill("SIGKILL");
-    await this.exited;
-  }
-}
+/** Starts runtime processes; await `ready()`. */
+export const BenchRuntime = {
+  /** Writes the config file and spawns the process. */
+  start(c: BenchRuntimeConfig): Promise<BenchRuntime> {
+    const { url, ...rest } = c;
+    return RuntimeProcess.start({ ...rest, connectionString: url, denoFlags: RUNTIME_FLAGS, stopGraceMs: 3_000 });
+  },
+};
 
 let clockTicks: number | undefined;
 

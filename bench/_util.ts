@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type ActorProvider, generatePsk, LocalHost, type LocalHostOptions } from "../mod.ts";
+import { type ActorFactory, type ActorProvider, generatePsk, LocalHost, type LocalHostOptions } from "../mod.ts";
 import { summarize, type Summary } from "./_stats.ts";
 
 const PSK = generatePsk();
@@ -12,6 +12,24 @@ const PSK = generatePsk();
 /** A `LocalHost` on 127.0.0.1 with a random port; `options` win. */
 export function createHost(provider: ActorProvider, options?: Partial<LocalHostOptions>): LocalHost {
   return new LocalHost({ address: "127.0.0.1:0", runtimePsks: [PSK], provider, ...options });
+}
+
+/**
+ * The `counter` actor of type `type`: each call reads its state `{ n }`,
+ * increments it, writes it back and answers `answer(n)`.
+ */
+export function counterActor(type: string, answer: (n: number) => unknown): ActorFactory {
+  return (id, svc) => {
+    const self = svc.client<{ n: number }>(type, id, { initialState: () => ({ n: 0 }) });
+    return {
+      async invoke() {
+        const s = await self.getState();
+        s.n++;
+        await self.setState(s);
+        return answer(s.n);
+      },
+    };
+  };
 }
 
 /** Runs `fn` with a fresh temp dir, removed afterwards whatever happens. */

@@ -25,8 +25,8 @@
 
 import { RemoteHost } from "../host_remote/mod.ts";
 import { RemoteProvider } from "../host_remote/remote_provider.ts";
-import { TextLineStream } from "../tests/_lines.ts";
-import { measureCalls, pool } from "./_util.ts";
+import { childConfig, childLogger, serveRequests, stopOnSigterm } from "../tests/_shared/child_loop.ts";
+import { counterActor, measureCalls, pool } from "./_util.ts";
 
 /** The actor types a bench worker can serve. */
 export type BenchWorkerActorType = "echo" | "counter";
@@ -46,12 +46,7 @@ export interface BenchWorkerConfig {
   hosts?: number;
 }
 
-const config = JSON.parse(Deno.env.get("FRANCIS_BENCH_CHILD")!) as BenchWorkerConfig;
-const encoder = new TextEncoder();
-const say = (line: string) => {
-  const bytes = encoder.encode(line + "\n");
-  for (let off = 0; off < bytes.length;) off += Deno.stdout.writeSync(bytes.subarray(off));
-};
+const config = childConfig<BenchWorkerConfig>("FRANCIS_BENCH_CHILD");
 
 // Counts every runtime RPC the hosts send: each `RemoteProvider` method is one request on the session.
 const rpcs: Record<string, number> = {};
@@ -76,36 +71,20 @@ const hosts = Array.from({ length: count }, (_, i) => {
     runtimeAddresses: config.runtimes,
     bootstrap: { psk: config.hostPsk },
     pinnedCa: config.caPem,
-    logger: { debug() {}, info() {}, warn: (m, a) => console.error(label, m, a), error: console.error },
+    logger: childLogger(label),
   });
   for (const type of config.types) {
     if (type === "echo") host.registerActor("echo", () => ({ invoke: () => ({ ok: true }) }));
-    else if (type === "counter") {
-      host.registerActor("counter", (id, svc) => {
-        const self = svc.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
-        return {
-          async invoke() {
-            const s = await self.getState();
-            s.n++;
-            await self.setState(s);
-            return { n: s.n, label };
-          },
-        };
-      });
-    } else throw new TypeError(`unknown bench worker actor type ${type}`);
+    else if (type === "counter") host.registerActor("counter", counterActor("counter", (n) => ({ n, label })));
+    else throw new TypeError(`unknown bench worker actor type ${type}`);
   }
   return host;
 });
 
-let stopping: Promise<unknown> | undefined;
-const stop = () => {
-  stopping ??= Promise.allSettled(hosts.map((h) => h.stop())).finally(() => Deno.exit(0));
-};
-Deno.addSignalListener("SIGTERM", stop);
+const stop = stopOnSigterm(() => Promise.allSettled(hosts.map((h) => h.stop())));
 
 // Joins 5 at a time, so that a process of many workers does not flood the runtime's admission.
 await pool(hosts.length, 5, (i) => hosts[i].start({ signal: AbortSignal.timeout(60_000) }));
-say(`ready ${hosts.map((h) => h.hostId).join(",")} ${hosts.map((h) => h.address).join(",")} 0`);
 
 interface Request {
   id: number;
@@ -138,13 +117,8 @@ async function handle(req: Request): Promise<unknown> {
   }
 }
 
-const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-for await (const line of lines) {
-  if (line.trim() === "") continue;
-  const req = JSON.parse(line) as Request;
-  handle(req).then(
-    (ok) => say(JSON.stringify({ id: req.id, ok: ok ?? null })),
-    (err) => say(JSON.stringify({ id: req.id, error: { name: err?.name, code: err?.code, message: err?.message } })),
-  );
-}
-stop();
+await serveRequests(
+  `ready ${hosts.map((h) => h.hostId).join(",")} ${hosts.map((h) => h.address).join(",")} 0`,
+  handle,
+  stop,
+);

@@ -14,11 +14,10 @@ import { isFrancisError } from "../errors.ts";
 import { createMemoryProvider } from "../providers/memory/mod.ts";
 import { type Runtime, startRuntime } from "../runtime/runtime.ts";
 import { generatePsk } from "../_internal/psk.ts";
+import { createTestWorker, QUIET_LOGGER, TEST_HOST_PSK } from "../testing/_remote.ts";
 import { waitFor } from "../testing/wait_for.ts";
-import { RemoteHost } from "./host.ts";
+import type { RemoteHost } from "./host.ts";
 
-const HOST_PSK = "worker-bootstrap-secret-123";
-const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
 const TIMEOUT_MS = 300;
 
 interface Logged {
@@ -32,26 +31,18 @@ async function setup(): Promise<
   const runtime = await startRuntime({
     bind: "127.0.0.1:0",
     runtimePsks: [generatePsk()],
-    bootstrap: { method: "psk", hostPsk: HOST_PSK },
+    bootstrap: { method: "psk", hostPsk: TEST_HOST_PSK },
     provider: createMemoryProvider(),
     alarmsPollIntervalMs: 100,
     alarmExecutionTimeoutMs: TIMEOUT_MS,
-    logger: QUIET,
+    logger: QUIET_LOGGER,
   });
   const logs: Logged[] = [];
   const logger: Logger = {
-    ...QUIET,
+    ...QUIET_LOGGER,
     warn: (msg, attrs) => void logs.push({ msg, attrs }),
   };
-  const worker = new RemoteHost({
-    address: "127.0.0.1:0",
-    runtimeAddresses: [runtime.address],
-    bootstrap: { psk: HOST_PSK },
-    pinnedCa: [...runtime.caPems],
-    logger,
-    requestTimeoutMs: 5_000,
-    shutdownGracePeriodMs: 1_000,
-  });
+  const worker = createTestWorker(runtime, { logger, shutdownGracePeriodMs: 1_000 });
   return {
     runtime,
     worker,
@@ -75,55 +66,90 @@ function alarmGone(
   });
 }
 
-Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; the retry waits behind it on the turn lock", async () => {
-  await using c = await setup();
+/**
+ * A handler body whose first attempt ignores its signal and runs on past its
+ * deadline until `release`; later attempts end at once. Each attempt records
+ * `start <attempt>` and `end <attempt>` in `events`; a run named `sentinel`
+ * records only `sentinel`.
+ */
+function overrunOnce() {
   const events: string[] = [];
-  let reason: unknown;
   const release = Promise.withResolvers<void>();
-  c.worker.registerActor("slow", () => ({
-    async alarm(name: string, _data: unknown, ctx: ActorContext) {
+  const run = {
+    events,
+    release,
+    /** Why attempt 1's `ctx.signal` aborted. */
+    reason: undefined as unknown,
+    async handle(name: string, ctx: ActorContext): Promise<void> {
       if (name === "sentinel") return void events.push("sentinel");
       events.push(`start ${ctx.attempt}`);
       if (ctx.attempt === 1) {
         ctx.signal.addEventListener(
           "abort",
-          () => (reason = ctx.signal.reason),
+          () => (run.reason = ctx.signal.reason),
           { once: true },
         );
         await release.promise; // ignores its signal: the old run goes on after the deadline
       }
       events.push(`end ${ctx.attempt}`);
     },
+    /** `events` without the sentinel. */
+    attempts: () => events.filter((e) => e !== "sentinel"),
+  };
+  return run;
+}
+
+/** Attempt 1 of `run` failed at its deadline: its signal's reason, and the failure `failed` logged. */
+function assertFailedAtDeadline(run: ReturnType<typeof overrunOnce>, failed: Logged): void {
+  assert.ok(
+    isFrancisError(run.reason, "deadline_exceeded"),
+    `ctx.signal reason: ${run.reason}`,
+  );
+  assert.match(
+    String(failed.attrs!.err),
+    /alarmExecutionTimeoutMs \(300 ms\)/,
+  );
+}
+
+/** Once the sentinel ran, the retry has been launched: it must not have started while attempt 1 holds the turn. */
+async function assertRetryWaitsBehind(run: ReturnType<typeof overrunOnce>, what: string): Promise<void> {
+  await waitFor(() => run.events.includes("sentinel"), { what });
+  assert.deepEqual(
+    run.attempts(),
+    ["start 1"],
+    "the retry has not started: the old run holds the turn",
+  );
+  run.release.resolve();
+}
+
+/** A handler body that records its attempt and honours its signal: it ends as soon as the deadline aborts it. */
+function untilAborted(attempts: number[]) {
+  return (ctx: ActorContext): Promise<void> => {
+    attempts.push(ctx.attempt);
+    return new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
+  };
+}
+
+Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; the retry waits behind it on the turn lock", async () => {
+  await using c = await setup();
+  const run = overrunOnce();
+  c.worker.registerActor("slow", () => ({
+    alarm: (name: string, _data: unknown, ctx: ActorContext) => run.handle(name, ctx),
   }), { maxAttempts: 3, initialRetryDelayMs: 10 });
   await c.worker.start();
   await c.worker.service.setAlarm("slow", "a1", "tick", {});
   const failed = () => c.logs.find((l) => l.msg === "Alarm handler failed" && l.attrs?.alarm === "tick");
   await waitFor(failed, { what: "attempt 1 to fail at its deadline" });
-  assert.ok(
-    isFrancisError(reason, "deadline_exceeded"),
-    `ctx.signal reason: ${reason}`,
-  );
-  assert.match(
-    String(failed()!.attrs!.err),
-    /alarmExecutionTimeoutMs \(300 ms\)/,
-  );
+  assertFailedAtDeadline(run, failed()!);
   assert.equal(failed()!.attrs!.attempt, 1);
   // The retry is due 9–11 ms after the failure. An alarm of another actor due 100 ms after it fires from the
   // same timer queue, later: once it has run, the retry has been launched and is waiting for the turn.
   await c.worker.service.setAlarm("slow", "a2", "sentinel", {
     dueTime: Date.now() + 100,
   });
-  await waitFor(() => events.includes("sentinel"), {
-    what: "the sentinel alarm",
-  });
-  assert.deepEqual(
-    events.filter((e) => e !== "sentinel"),
-    ["start 1"],
-    "the retry has not started: the old run holds the turn",
-  );
-  release.resolve();
-  await waitFor(() => events.includes("end 2"), { what: "the retry to run" });
-  assert.deepEqual(events.filter((e) => e !== "sentinel"), [
+  await assertRetryWaitsBehind(run, "the sentinel alarm");
+  await waitFor(() => run.events.includes("end 2"), { what: "the retry to run" });
+  assert.deepEqual(run.attempts(), [
     "start 1",
     "end 1",
     "start 2",
@@ -137,12 +163,9 @@ Deno.test("remote: an alarm run past alarmExecutionTimeoutMs fails its attempt; 
 Deno.test("remote: alarm runs that keep overrunning use up maxAttempts, then the one-shot alarm is deleted", async () => {
   await using c = await setup();
   const attempts: number[] = [];
+  const handle = untilAborted(attempts);
   c.worker.registerActor("stuck", () => ({
-    alarm(_name: string, _data: unknown, ctx: ActorContext) {
-      attempts.push(ctx.attempt);
-      // Honours its signal: ends as soon as the deadline aborts it.
-      return new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
-    },
+    alarm: (_name: string, _data: unknown, ctx: ActorContext) => handle(ctx),
   }), { maxAttempts: 2, initialRetryDelayMs: 10 });
   await c.worker.start();
   const started = Date.now();
@@ -164,23 +187,9 @@ Deno.test("remote: alarm runs that keep overrunning use up maxAttempts, then the
 
 Deno.test("remote: a job run past alarmExecutionTimeoutMs fails its attempt; the retry waits behind it on the turn lock", async () => {
   await using c = await setup();
-  const events: string[] = [];
-  let reason: unknown;
-  const release = Promise.withResolvers<void>();
+  const run = overrunOnce();
   c.worker.registerActor("slowjob", () => ({
-    async job(method: string, _data: unknown, ctx: ActorContext) {
-      if (method === "sentinel") return void events.push("sentinel");
-      events.push(`start ${ctx.attempt}`);
-      if (ctx.attempt === 1) {
-        ctx.signal.addEventListener(
-          "abort",
-          () => (reason = ctx.signal.reason),
-          { once: true },
-        );
-        await release.promise; // ignores its signal
-      }
-      events.push(`end ${ctx.attempt}`);
-    },
+    job: (method: string, _data: unknown, ctx: ActorContext) => run.handle(method, ctx),
   }), { maxAttempts: 3, initialRetryDelayMs: 10 });
   await c.worker.start();
   const jobId = await c.worker.service.dispatch(
@@ -191,27 +200,12 @@ Deno.test("remote: a job run past alarmExecutionTimeoutMs fails its attempt; the
   );
   const failed = () => c.logs.find((l) => l.msg === "Job handler failed" && l.attrs?.jobId === jobId);
   await waitFor(failed, { what: "attempt 1 to fail at its deadline" });
-  assert.ok(
-    isFrancisError(reason, "deadline_exceeded"),
-    `ctx.signal reason: ${reason}`,
-  );
-  assert.match(
-    String(failed()!.attrs!.err),
-    /alarmExecutionTimeoutMs \(300 ms\)/,
-  );
+  assertFailedAtDeadline(run, failed()!);
   // As for alarms: a job of another actor due 100 ms later fires from the same timer queue after the retry.
   await c.worker.service.dispatch("slowjob", "j2", "sentinel", undefined, {
     delayMs: 100,
   });
-  await waitFor(() => events.includes("sentinel"), {
-    what: "the sentinel job",
-  });
-  assert.deepEqual(
-    events.filter((e) => e !== "sentinel"),
-    ["start 1"],
-    "the retry has not started: the old run holds the turn",
-  );
-  release.resolve();
+  await assertRetryWaitsBehind(run, "the sentinel job");
   await waitFor(
     () =>
       c.worker.service.getJob(jobId).then(
@@ -220,7 +214,7 @@ Deno.test("remote: a job run past alarmExecutionTimeoutMs fails its attempt; the
       ),
     { what: "the job to complete" },
   );
-  assert.deepEqual(events.filter((e) => e !== "sentinel"), [
+  assert.deepEqual(run.attempts(), [
     "start 1",
     "end 1",
     "start 2",
@@ -231,12 +225,10 @@ Deno.test("remote: a job run past alarmExecutionTimeoutMs fails its attempt; the
 Deno.test("remote: job runs that keep overrunning are dead-lettered after maxAttempts, and jobFailed is told", async () => {
   await using c = await setup();
   const attempts: number[] = [];
+  const handle = untilAborted(attempts);
   const told = Promise.withResolvers<{ attempts: number; error: Error }>();
   c.worker.registerActor("stuckjob", () => ({
-    job(_method: string, _data: unknown, ctx: ActorContext) {
-      attempts.push(ctx.attempt);
-      return new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)));
-    },
+    job: (_method: string, _data: unknown, ctx: ActorContext) => handle(ctx),
     jobFailed(failure: { attempts: number; error: Error }) {
       told.resolve(failure);
     },

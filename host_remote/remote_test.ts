@@ -7,65 +7,15 @@
 import assert from "node:assert/strict";
 import { isFrancisError } from "../errors.ts";
 import { generatePsk } from "../_internal/psk.ts";
-import { createMemoryProvider } from "../providers/memory/mod.ts";
-import { RuntimeCore, type RuntimeCoreConfig } from "../runtime/core.ts";
 import { deriveClusterCaPem } from "../security/cluster_ca.ts";
+import { createTestWorker, startTestRuntime, TEST_HOST_PSK } from "../testing/_remote.ts";
 import { RemoteHost } from "./host.ts";
 import type { RemoteHostOptions } from "./options.ts";
 
-const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
-const HOST_PSK = "worker-bootstrap-secret-123";
-
-const PSKS = new WeakMap<RuntimeCore, Uint8Array>();
-/** The runtime PSK a test runtime was started with. */
-function rtPsk(rt: RuntimeCore): Uint8Array {
-  return PSKS.get(rt)!;
-}
-
-async function runtime(extra: Partial<RuntimeCoreConfig> = {}): Promise<RuntimeCore & AsyncDisposable> {
-  const psk = new TextEncoder().encode(generatePsk());
-  const core = await RuntimeCore.start({
-    host: "127.0.0.1",
-    port: 0,
-    runtimeId: "rt-1",
-    psks: [psk],
-    provider: createMemoryProvider(),
-    bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(HOST_PSK) },
-    settings: {
-      healthCheckDeadlineMs: 20_000,
-      alarmsPollIntervalMs: 250,
-      alarmsLeaseDurationMs: 20_000,
-      alarmsFetchAheadMs: 2_500,
-      alarmsFetchBatchSize: 25,
-      workloadCertTtlMs: 3_600_000,
-      maxHosts: 0,
-    },
-    requestTimeoutMs: 5_000,
-    maxInFlightRequests: 100,
-    healthBind: undefined,
-    logger: QUIET,
-    ...extra,
-  });
-  PSKS.set(core, extra.psks?.[0] ?? psk);
-  return Object.assign(core, { [Symbol.asyncDispose]: () => core.stop() });
-}
-
-function worker(rt: RuntimeCore, extra: Partial<RemoteHostOptions> = {}): RemoteHost {
-  return new RemoteHost({
-    address: "127.0.0.1:0",
-    runtimeAddresses: [rt.address],
-    bootstrap: { psk: HOST_PSK },
-    pinnedCa: [...rt.caPems],
-    logger: QUIET,
-    requestTimeoutMs: 5_000,
-    ...extra,
-  } as RemoteHostOptions);
-}
-
 Deno.test("remote (in-process): workers join with the host PSK, serve actors and call each other", async () => {
-  await using rt = await runtime();
-  const a = worker(rt);
-  const b = worker(rt);
+  await using rt = await startTestRuntime();
+  const a = createTestWorker(rt);
+  const b = createTestWorker(rt);
   for (const w of [a, b]) {
     w.registerActor("counter", (id, service) => {
       const state = service.client<{ n: number }>("counter", id, { initialState: () => ({ n: 0 }) });
@@ -96,25 +46,19 @@ Deno.test("remote (in-process): workers join with the host PSK, serve actors and
 });
 
 Deno.test("remote (in-process): a wrong host PSK or another cluster's CA fails start with UnauthorizedError (C-94, C-95)", async () => {
-  await using rt = await runtime();
-  const wrongPsk = worker(rt, { bootstrap: { psk: "not-the-bootstrap-secret" } });
+  await using rt = await startTestRuntime();
+  const wrongPsk = createTestWorker(rt, { bootstrap: { psk: "not-the-bootstrap-secret" } });
   await assert.rejects(wrongPsk.start(), (e) => isFrancisError(e, "unauthorized"));
   assert.equal(wrongPsk.state, "failed");
-  const otherCa = worker(rt, { pinnedCa: await deriveClusterCaPem(generatePsk()) });
+  const otherCa = createTestWorker(rt, { pinnedCa: await deriveClusterCaPem(generatePsk()) });
   await assert.rejects(otherCa.start(), (e) => isFrancisError(e, "unauthorized"));
 });
 
 Deno.test("remote (in-process): a client-only host invokes and writes state, serves nothing (C-100)", async () => {
-  await using rt = await runtime();
-  const server = worker(rt);
+  await using rt = await startTestRuntime();
+  const server = createTestWorker(rt);
   server.registerActor("echo", () => ({ invoke: (_m: string, d: unknown) => d }));
-  const client = new RemoteHost({
-    clientOnly: true,
-    runtimeAddresses: [rt.address],
-    bootstrap: { psk: HOST_PSK },
-    pinnedCa: [...rt.caPems],
-    logger: QUIET,
-  });
+  const client = createTestWorker(rt, { clientOnly: true });
   assert.throws(() => client.registerActor("x", () => ({})), TypeError);
   await server.start();
   await client.start();
@@ -130,7 +74,7 @@ Deno.test("remote (in-process): a client-only host invokes and writes state, ser
 });
 
 Deno.test("remote (in-process): RemoteHost options are validated (C-96)", () => {
-  const base = { address: "127.0.0.1:0", runtimeAddresses: ["127.0.0.1:7400"], bootstrap: { psk: HOST_PSK } };
+  const base = { address: "127.0.0.1:0", runtimeAddresses: ["127.0.0.1:7400"], bootstrap: { psk: TEST_HOST_PSK } };
   assert.throws(() => new RemoteHost(base as RemoteHostOptions), TypeError);
   assert.throws(
     () => new RemoteHost({ ...base, pinnedCa: "x", unsafeNoPinnedCa: true } as RemoteHostOptions),
@@ -138,7 +82,9 @@ Deno.test("remote (in-process): RemoteHost options are validated (C-96)", () => 
   );
   assert.throws(
     () =>
-      new RemoteHost({ ...base, unsafeNoPinnedCa: true, bootstrap: { psk: HOST_PSK, jwt: "t" } } as RemoteHostOptions),
+      new RemoteHost(
+        { ...base, unsafeNoPinnedCa: true, bootstrap: { psk: TEST_HOST_PSK, jwt: "t" } } as RemoteHostOptions,
+      ),
     TypeError,
   );
   assert.throws(() => new RemoteHost({ ...base, unsafeNoPinnedCa: true, bootstrap: { psk: "short" } }), RangeError);
@@ -150,10 +96,10 @@ Deno.test("remote (in-process): after the runtime restarts, a worker reconnects 
   const { createSqliteProvider } = await import("../providers/sqlite/mod.ts");
   const psk = new TextEncoder().encode(generatePsk());
   const start = (port: number) =>
-    runtime({ psks: [psk], port, provider: createSqliteProvider({ path: `${dir}/rt.db` }) });
+    startTestRuntime({ psks: [psk], port, provider: createSqliteProvider({ path: `${dir}/rt.db` }) });
   let rt = await start(0);
   const port = Number(rt.address.split(":").at(-1));
-  const w = worker(rt, { requestTimeoutMs: 1_500 });
+  const w = createTestWorker(rt, { requestTimeoutMs: 1_500 });
   w.registerActor("counter", (id, service) => ({
     async invoke() {
       const stored = await service.getState<number>("counter", id).catch((e) => {
@@ -195,7 +141,7 @@ Deno.test("remote (in-process): JWT admission: a valid token joins once; replaye
   const { publicKey, privateKey } = await generateKeyPair("ES256");
   const other = await generateKeyPair("ES256");
   const staticJwks = JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" }] });
-  await using rt = await runtime({
+  await using rt = await startTestRuntime({
     bootstrap: { method: "jwt", issuer: "https://issuer.test", audience: "francis", staticJwks },
   });
   const token = (o: { aud?: string; exp?: string; key?: CryptoKey; jti?: string } = {}) =>
@@ -208,7 +154,7 @@ Deno.test("remote (in-process): JWT admission: a valid token joins once; replaye
       .setJti(o.jti ?? crypto.randomUUID())
       .sign(o.key ?? privateKey);
   const join = async (jwt: string) => {
-    const w = worker(rt, { bootstrap: { jwt } });
+    const w = createTestWorker(rt, { bootstrap: { jwt } });
     try {
       await w.start();
       return "joined";
@@ -228,13 +174,13 @@ Deno.test("remote (in-process): JWT admission: a valid token joins once; replaye
 });
 
 Deno.test("remote (in-process): a workload certificate presented after its expiry is refused", async () => {
-  await using rt = await runtime();
+  await using rt = await startTestRuntime();
   const { connectRuntime } = await import("./connect.ts");
   const { deriveClusterCa } = await import("../security/cluster_ca.ts");
   const { certifyPublicKey } = await import("../security/leaf.ts");
   // A certificate the runtime's CA issued, for a real key, that expired an hour ago.
   const keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
-  const ca = await deriveClusterCa(rtPsk(rt));
+  const ca = await deriveClusterCa(rt.runtimePsk);
   const expired = await certifyPublicKey(ca, keys.publicKey, {
     identity: "spiffe://francis/host/expired-worker",
     ttlMs: 60_000,

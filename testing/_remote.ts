@@ -17,6 +17,12 @@ export const QUIET_LOGGER = { debug() {}, info() {}, warn() {}, error() {} };
 /** The host bootstrap PSK every test runtime admits. */
 export const TEST_HOST_PSK = "worker-bootstrap-secret-123";
 
+/** A test runtime: dispose to stop it. */
+export type TestRuntime = RuntimeCore & AsyncDisposable & {
+  /** The runtime PSK it was started with (the first of `psks`). */
+  readonly runtimePsk: Uint8Array;
+};
+
 /**
  * Starts a runtime on 127.0.0.1 (random port); `extra` wins. Dispose to stop it.
  *
@@ -26,14 +32,13 @@ export const TEST_HOST_PSK = "worker-bootstrap-secret-123";
  * const worker = createTestWorker(rt);
  * ```
  */
-export async function startTestRuntime(
-  extra: Partial<RuntimeCoreConfig> = {},
-): Promise<RuntimeCore & AsyncDisposable> {
+export async function startTestRuntime(extra: Partial<RuntimeCoreConfig> = {}): Promise<TestRuntime> {
+  const runtimePsk = extra.psks?.[0] ?? new TextEncoder().encode(generatePsk());
   const core = await RuntimeCore.start({
     host: "127.0.0.1",
     port: 0,
     runtimeId: "rt-1",
-    psks: [new TextEncoder().encode(generatePsk())],
+    psks: [runtimePsk],
     provider: createMemoryProvider(),
     bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(TEST_HOST_PSK) },
     settings: {
@@ -51,18 +56,22 @@ export async function startTestRuntime(
     logger: QUIET_LOGGER,
     ...extra,
   });
-  return Object.assign(core, { [Symbol.asyncDispose]: () => core.stop() });
+  return Object.assign(core, { runtimePsk, [Symbol.asyncDispose]: () => core.stop() });
 }
 
 /**
- * A worker of `rt` (not started): listening on a random port, or client-only; `extra` wins.
+ * A worker of `rt` (not started; `rt` is a `RuntimeCore` or a `Runtime`): listening on a random port, or
+ * client-only; `extra` wins.
  *
  * @example
  * ```ts ignore
  * const client = createTestWorker(rt, { clientOnly: true });
  * ```
  */
-export function createTestWorker(rt: RuntimeCore, extra: Partial<RemoteHostOptions> = {}): RemoteHost {
+export function createTestWorker(
+  rt: { readonly address: string; readonly caPems: readonly string[] },
+  extra: Partial<RemoteHostOptions> = {},
+): RemoteHost {
   const common = { runtimeAddresses: [rt.address], bootstrap: { psk: TEST_HOST_PSK }, pinnedCa: [...rt.caPems] };
   if (extra.clientOnly === true) {
     return new RemoteHost({ ...common, logger: QUIET_LOGGER, ...extra } as RemoteHostOptions);

@@ -12,11 +12,10 @@
  */
 
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { generatePsk } from "../mod.ts";
-import { createTestDatabase, type TestDatabase } from "../testing/_postgres.ts";
 import { waitFor } from "../testing/wait_for.ts";
-import { type ClusterChild, startChildren } from "./_cluster/harness.ts";
+import { type ClusterChild, type HostCluster, startHostCluster } from "./_cluster/harness.ts";
 import { type Admission, type BuiltinSettings, type HammerReport, TASK_RUNS_SCHEMA } from "./_builtin/child.ts";
 
 const CHILD = new URL("./_builtin/child.ts", import.meta.url).pathname;
@@ -24,42 +23,16 @@ const CHILD = new URL("./_builtin/child.ts", import.meta.url).pathname;
 const RATE_LIMIT = { rate: 20, perMs: 1_000, burst: 10 };
 const CONCURRENCY = 2;
 
-interface Cluster {
-  db: TestDatabase;
-  sql: postgres.Sql;
-  children: ClusterChild[];
-  [Symbol.asyncDispose](): Promise<void>;
-}
+type Cluster = HostCluster<BuiltinSettings>;
 
 /** Three hosts on a fresh database; disposing kills them and drops the database. */
-async function startCluster(extra: Partial<BuiltinSettings> = {}): Promise<Cluster> {
-  const db = await createTestDatabase();
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  const cluster: Cluster = {
-    db,
-    sql,
-    children: [],
-    async [Symbol.asyncDispose]() {
-      await Promise.all(cluster.children.map((child) => child.dispose()));
-      await sql.end();
-      await db.drop();
-    },
-  };
-  try {
-    await sql.unsafe(TASK_RUNS_SCHEMA);
-    const settings: BuiltinSettings = {
-      url: db.url,
-      psk: generatePsk(),
-      rateLimit: RATE_LIMIT,
-      concurrency: CONCURRENCY,
-      ...extra,
-    };
-    cluster.children = await startChildren(settings, 3, "h", CHILD);
-  } catch (err) {
-    await cluster[Symbol.asyncDispose]();
-    throw err;
-  }
-  return cluster;
+function startCluster(extra: Partial<BuiltinSettings> = {}): Promise<Cluster> {
+  return startHostCluster({
+    schema: TASK_RUNS_SCHEMA,
+    settings: { psk: generatePsk(), rateLimit: RATE_LIMIT, concurrency: CONCURRENCY, ...extra },
+    hosts: 3,
+    script: CHILD,
+  });
 }
 
 /**
@@ -183,7 +156,7 @@ async function explained<T>(c: Cluster, step: () => Promise<T>): Promise<T> {
   } catch (err) {
     const runs = await taskRuns(c.sql).catch(() => []);
     const open = runs.filter((r) => r.e === null).map((r) => `${r.key}@${r.host}`);
-    const logs = c.children.map((ch) => `--- ${ch.label} stderr:\n${ch.stderr.slice(-3_000)}`).join("\n");
+    const logs = c.children.map((ch) => `--- ${ch.label} stderr:\n${ch.output.slice(-3_000)}`).join("\n");
     throw new Error(`${(err as Error).message}\n${runs.length} runs, unfinished: ${open.join(" ")}\n${logs}`, {
       cause: err,
     });

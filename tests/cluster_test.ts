@@ -6,53 +6,47 @@
  */
 
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { generatePsk, isFrancisError, LocalHost } from "../mod.ts";
 import { createPostgresProvider } from "../providers/postgres/mod.ts";
-import { createTestDatabase, type TestDatabase } from "../testing/_postgres.ts";
 import { waitFor } from "../testing/wait_for.ts";
 import { CLUSTER_TEST_SCHEMA } from "./_cluster/actors.ts";
-import { type ClusterChild, type ClusterSettings, startChildren } from "./_cluster/harness.ts";
+import { type ClusterSettings, type HostCluster, startChildren, startHostCluster } from "./_cluster/harness.ts";
 
-interface Cluster {
-  db: TestDatabase;
-  sql: postgres.Sql;
-  settings: ClusterSettings;
-  children: ClusterChild[];
+/** Three hosts, and the driver: a host in the test process that serves no actor type. */
+interface Cluster extends HostCluster<ClusterSettings> {
   driver: LocalHost;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const QUIET = { debug() {}, info() {}, warn() {}, error: console.error };
 
 async function startCluster(extra: Partial<ClusterSettings> = {}, driverRequestTimeoutMs?: number): Promise<Cluster> {
-  const db = await createTestDatabase();
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  await sql.unsafe(CLUSTER_TEST_SCHEMA);
-  const settings: ClusterSettings = { url: db.url, psk: generatePsk(), ...extra };
-  const children = await startChildren(settings, 3);
+  const hosts = await startHostCluster({
+    schema: CLUSTER_TEST_SCHEMA,
+    settings: { psk: generatePsk(), ...extra },
+    hosts: 3,
+  });
   const driver = new LocalHost({
     address: "127.0.0.1:0",
-    runtimePsks: [settings.psk],
-    provider: createPostgresProvider({ url: db.url, maxConnections: 4 }),
+    runtimePsks: [hosts.settings.psk],
+    provider: createPostgresProvider({ url: hosts.settings.url, maxConnections: 4 }),
     logger: QUIET,
     ...(driverRequestTimeoutMs === undefined ? {} : { requestTimeoutMs: driverRequestTimeoutMs }),
   });
-  await driver.start();
-  const cluster: Cluster = {
-    db,
-    sql,
-    settings,
-    children,
+  try {
+    await driver.start();
+  } catch (err) {
+    await hosts[Symbol.asyncDispose]();
+    throw err;
+  }
+  const stopHosts = hosts[Symbol.asyncDispose].bind(hosts);
+  return Object.assign(hosts, {
     driver,
     async [Symbol.asyncDispose]() {
       await driver.stop();
-      await Promise.all(cluster.children.map((child) => child.dispose()));
-      await sql.end();
-      await db.drop();
+      await stopHosts();
     },
-  };
-  return cluster;
+  });
 }
 
 interface CounterReply {
@@ -188,7 +182,7 @@ Deno.test("cluster: a rolling restart of every host under load fails no call", a
     const old = c.children[i];
     old.kill("SIGTERM");
     const status = await old.exited;
-    assert.equal(status.code, 0, `${old.label} stopped cleanly:\n${old.stderr}`);
+    assert.equal(status.code, 0, `${old.label} stopped cleanly:\n${old.output}`);
     await old.dispose();
     const [fresh] = await startChildren({ ...c.settings }, 1, `${old.label}r`);
     c.children[i] = fresh;

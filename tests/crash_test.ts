@@ -6,11 +6,11 @@
 
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { TextLineStream } from "./_lines.ts";
 import { LocalHost } from "../mod.ts";
 import { createSqliteProvider } from "../providers/sqlite/mod.ts";
 import { waitFor } from "../testing/wait_for.ts";
 import { registerCrashActors } from "./_crash_actors.ts";
+import { linesOf } from "./_shared/processes.ts";
 
 const WRITERS = 50;
 const ALARMS = 20;
@@ -28,7 +28,7 @@ Deno.test("crash: SIGKILL during a write load loses no acknowledged write, and p
     const acked = new Map<string, number>();
     let acks = 0;
     let alarmsDue = 0;
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+    const lines = linesOf(child.stdout);
     const deadline = Date.now() + 60_000;
     for await (const line of lines) {
       const [kind, a, b] = line.split(" ");

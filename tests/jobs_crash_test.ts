@@ -10,12 +10,11 @@
  */
 
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { generatePsk } from "../mod.ts";
-import { createTestDatabase, type TestDatabase } from "../testing/_postgres.ts";
 import { waitFor } from "../testing/wait_for.ts";
 import { CLUSTER_TEST_SCHEMA } from "./_cluster/actors.ts";
-import { type ClusterChild, type ClusterSettings, startChildren } from "./_cluster/harness.ts";
+import { type ClusterSettings, startChildren, startHostCluster } from "./_cluster/harness.ts";
 
 /** Fast failure detection, so that a killed host's jobs move within seconds. */
 const SETTINGS: Partial<ClusterSettings> = {
@@ -24,39 +23,8 @@ const SETTINGS: Partial<ClusterSettings> = {
   alarmsPollIntervalMs: 300,
 };
 
-interface Cluster {
-  db: TestDatabase;
-  sql: postgres.Sql;
-  settings: ClusterSettings;
-  children: ClusterChild[];
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-async function startCluster(): Promise<Cluster> {
-  const db = await createTestDatabase();
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  await sql.unsafe(CLUSTER_TEST_SCHEMA);
-  const settings: ClusterSettings = { url: db.url, psk: generatePsk(), ...SETTINGS };
-  const cluster: Cluster = {
-    db,
-    sql,
-    settings,
-    children: [],
-    async [Symbol.asyncDispose]() {
-      await Promise.all(cluster.children.map((child) => child.dispose()));
-      await sql.end();
-      await db.drop();
-    },
-  };
-  try {
-    cluster.children = await startChildren(settings, 3);
-  } catch (err) {
-    await sql.end();
-    await db.drop();
-    throw err;
-  }
-  return cluster;
-}
+const startCluster = () =>
+  startHostCluster({ schema: CLUSTER_TEST_SCHEMA, settings: { psk: generatePsk(), ...SETTINGS }, hosts: 3 });
 
 interface Run {
   tag: string;

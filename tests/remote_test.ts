@@ -5,24 +5,22 @@
  */
 
 import assert from "node:assert/strict";
-import postgres from "postgres";
+import type postgres from "postgres";
 import { generatePsk } from "../mod.ts";
 import { deriveClusterCaPem } from "../security/cluster_ca.ts";
-import { createTestDatabase, type TestDatabase } from "../testing/_postgres.ts";
 import { waitFor } from "../testing/wait_for.ts";
 import { CLUSTER_TEST_SCHEMA } from "./_cluster/actors.ts";
 import { type ClusterChild, startChildren } from "./_cluster/harness.ts";
-import { RuntimeProcess } from "./_remote/runtime_proc.ts";
+import { openTestDatabase } from "./_shared/database.ts";
+import { RuntimeProcess, type RuntimeProcessConfig } from "./_shared/runtime_process.ts";
 
 const WORKER = new URL("./_remote/worker.ts", import.meta.url).pathname;
 const HOST_PSK = "worker-bootstrap-secret-123";
 
 interface RemoteCluster {
-  db: TestDatabase;
   sql: postgres.Sql;
-  dir: string;
-  psk: string;
-  caPem: string;
+  /** What a runtime process of this cluster is started with (`port` picks the port). */
+  runtimeConfig: RuntimeProcessConfig;
   runtimes: RuntimeProcess[];
   workers: ClusterChild[];
   startWorkers(n: number, prefix: string): Promise<ClusterChild[]>;
@@ -30,24 +28,15 @@ interface RemoteCluster {
 }
 
 async function startRemote(replicas: number, workers: number): Promise<RemoteCluster> {
-  const db = await createTestDatabase();
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
-  await sql.unsafe(CLUSTER_TEST_SCHEMA);
+  const db = await openTestDatabase(CLUSTER_TEST_SCHEMA);
   const dir = await Deno.makeTempDir();
   const psk = generatePsk();
   const caPem = await deriveClusterCaPem(psk);
-  const runtimes = await Promise.all(
-    Array.from(
-      { length: replicas },
-      () => RuntimeProcess.start(dir, { psk, hostPsk: HOST_PSK, connectionString: db.url }),
-    ),
-  );
+  const runtimeConfig = { dir, psk, hostPsk: HOST_PSK, connectionString: db.url };
+  const runtimes = await Promise.all(Array.from({ length: replicas }, () => RuntimeProcess.start(runtimeConfig)));
   const c: RemoteCluster = {
-    db,
-    sql,
-    dir,
-    psk,
-    caPem,
+    sql: db.sql,
+    runtimeConfig,
     runtimes,
     workers: [],
     startWorkers: async (n, prefix) => {
@@ -63,8 +52,7 @@ async function startRemote(replicas: number, workers: number): Promise<RemoteClu
     async [Symbol.asyncDispose]() {
       await Promise.all(c.workers.map((w) => w.dispose()));
       await Promise.all(c.runtimes.map((r) => r.dispose()));
-      await sql.end();
-      await db.drop();
+      await db[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -136,12 +124,7 @@ Deno.test("remote: kill -9 the runtime and restart it: workers reconnect, acknow
   const old = c.runtimes[0];
   old.kill("SIGKILL");
   await old.exited;
-  const fresh = await RuntimeProcess.start(c.dir, {
-    psk: c.psk,
-    hostPsk: HOST_PSK,
-    connectionString: c.db.url,
-    port: old.port,
-  });
+  const fresh = await RuntimeProcess.start({ ...c.runtimeConfig, port: old.port });
   c.runtimes[0] = fresh;
   await fresh.ready();
   const readyAt = Date.now();

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { generatePsk } from "../mod.ts";
 import { deriveClusterCaPem } from "../security/cluster_ca.ts";
 import { RemoteHost } from "../host_remote/host.ts";
-import { RuntimeProcess } from "./_remote/runtime_proc.ts";
+import { RuntimeProcess } from "./_shared/runtime_process.ts";
 
 const HOST_PSK = "worker-bootstrap-secret-123";
 const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
@@ -46,10 +46,10 @@ Deno.test("runtime processes: one SQLite file, one runtime; a SIGKILLed runtime'
   const dir = await Deno.makeTempDir({ prefix: "francis-replica-" });
   const psk = generatePsk();
   const caPem = await deriveClusterCaPem(psk);
-  const config = { psk, hostPsk: HOST_PSK, connectionString: `sqlite:${dir}/francis.db` };
+  const config = { dir, psk, hostPsk: HOST_PSK, connectionString: `sqlite:${dir}/francis.db` };
   const started: RuntimeProcess[] = [];
   const start = async (port?: number) => {
-    const p = await RuntimeProcess.start(dir, { ...config, ...(port === undefined ? {} : { port }) });
+    const p = await RuntimeProcess.start({ ...config, port });
     started.push(p);
     return p;
   };

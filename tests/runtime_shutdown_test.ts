@@ -14,8 +14,8 @@ import { deriveClusterCaPem } from "../security/cluster_ca.ts";
 import { RemoteHost } from "../host_remote/host.ts";
 import { createTestDatabase } from "../testing/_postgres.ts";
 import { waitFor } from "../testing/wait_for.ts";
-import { freePort } from "./_cluster/harness.ts";
-import { RuntimeProcess } from "./_remote/runtime_proc.ts";
+import { freePort } from "./_shared/processes.ts";
+import { RuntimeProcess } from "./_shared/runtime_process.ts";
 
 const HOST_PSK = "worker-bootstrap-secret-123";
 
@@ -24,13 +24,13 @@ Deno.test("runtime processes: SIGTERM moves the worker to the other replica at o
   const dir = await Deno.makeTempDir({ prefix: "francis-stop-" });
   const psk = generatePsk();
   const caPem = await deriveClusterCaPem(psk);
-  const config = { psk, hostPsk: HOST_PSK, connectionString: db.url, extraYaml: "shutdownGracePeriod: 10s" };
+  const config = { dir, psk, hostPsk: HOST_PSK, connectionString: db.url, extraYaml: "shutdownGracePeriod: 10s" };
   const runtimes: RuntimeProcess[] = [];
   const infos: string[] = [];
   const logger: Logger = { debug() {}, info: (msg) => void infos.push(msg), warn() {}, error() {} };
   let worker: RemoteHost | undefined;
   try {
-    const first = await RuntimeProcess.start(dir, config);
+    const first = await RuntimeProcess.start(config);
     runtimes.push(first);
     await first.ready();
     const secondPort = freePort();
@@ -45,7 +45,7 @@ Deno.test("runtime processes: SIGTERM moves the worker to the other replica at o
     });
     await worker.start({ signal: AbortSignal.timeout(20_000) });
     await worker.service.setState("t", "a", 1);
-    const second = await RuntimeProcess.start(dir, { ...config, port: secondPort });
+    const second = await RuntimeProcess.start({ ...config, port: secondPort });
     runtimes.push(second);
     await second.ready();
 

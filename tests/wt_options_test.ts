@@ -12,6 +12,7 @@ import { loadRuntimeConfig, startRuntime } from "../runtime/mod.ts";
 import { runCli } from "../runtime/cli.ts";
 import { processIo } from "../runtime/cli.ts";
 import { deriveRuntimeWtCertificate, deriveRuntimeWtCertificateHash } from "../runtime/_wt_certificate.ts";
+import { staticGraph } from "./_shared/module_graph.ts";
 
 const PSK = "an-example-runtime-psk-of-32-bytes-or-more";
 const HASH = "ab".repeat(32);
@@ -98,30 +99,6 @@ Deno.test("wt options: print-ca --webtransport-hash prints the stable hash of ea
   assert.notEqual(out.split("\n")[0], out.split("\n")[1], "one hash per PSK");
 });
 
-/** Every module reached from `entry` through static imports only. */
-async function staticGraph(entry: string): Promise<string[]> {
-  const root = new URL(entry, import.meta.url);
-  const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", root.pathname], stdout: "piped" })
-    .output();
-  assert.equal(out.code, 0);
-  const info = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    roots: string[];
-    modules: { specifier: string; dependencies?: { code?: { specifier?: string }; isDynamic?: boolean }[] }[];
-  };
-  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
-  const seen = new Set<string>();
-  const stack = [...info.roots];
-  while (stack.length > 0) {
-    const spec = stack.pop()!;
-    if (seen.has(spec)) continue;
-    seen.add(spec);
-    for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
-      if (!d.isDynamic && d.code?.specifier !== undefined) stack.push(d.code.specifier);
-    }
-  }
-  return [...seen];
-}
-
 for (
   const entry of [
     "../mod.ts",
@@ -132,7 +109,7 @@ for (
   ]
 ) {
   Deno.test(`wt module graph: ${entry.slice(3)} statically reaches no WebTransport code`, async () => {
-    const specifiers = await staticGraph(entry);
+    const specifiers = await staticGraph(new URL(entry, import.meta.url));
     assert.ok(specifiers.length >= 2, "the graph looks empty");
     const wt = specifiers.filter((s) => /\/_wt_[^/]*\.ts$|\/_webtransport_[^/]*\.ts$|\/webtransport\.ts$/.test(s));
     assert.deepEqual(wt, [], `${entry} statically imports WebTransport modules`);

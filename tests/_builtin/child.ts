@@ -24,11 +24,11 @@
  */
 
 import postgres from "postgres";
-import { isFrancisError, LocalHost } from "../../mod.ts";
-import { createPostgresProvider } from "../../providers/postgres/mod.ts";
+import { isFrancisError } from "../../mod.ts";
 import { createRateLimit, type RateLimitOptions } from "../../builtin/ratelimit/mod.ts";
 import { createTaskPool } from "../../builtin/taskpool/mod.ts";
-import { TextLineStream } from "../_lines.ts";
+import { childConfig, type ChildRequest, serveRequests, stopOnSigterm } from "../_shared/child_loop.ts";
+import { createChildHost } from "../_cluster/child_hosts.ts";
 
 /** What every host of one test cluster shares, besides its own port and label. */
 export interface BuiltinSettings {
@@ -68,9 +68,7 @@ export interface HammerReport {
   lastRecv: number;
 }
 
-interface Request {
-  id: number;
-  op: string;
+interface Request extends ChildRequest {
   key?: string;
   callers?: number;
   durationMs?: number;
@@ -82,22 +80,9 @@ interface Request {
 if (import.meta.main) await main();
 
 async function main(): Promise<void> {
-  const config = JSON.parse(Deno.env.get("FRANCIS_CHILD")!) as BuiltinSettings & { port: number; label: string };
+  const config = childConfig<BuiltinSettings & { port: number; label: string }>("FRANCIS_CHILD");
   const sql = postgres(config.url, { max: 2, onnotice: () => {} });
-  const host = new LocalHost({
-    address: `127.0.0.1:${config.port}`,
-    runtimePsks: [config.psk],
-    provider: createPostgresProvider({ url: config.url, maxConnections: 4 }),
-    ...(config.healthCheckDeadlineMs === undefined ? {} : { healthCheckDeadlineMs: config.healthCheckDeadlineMs }),
-    ...(config.alarmsLeaseDurationMs === undefined ? {} : { alarmsLeaseDurationMs: config.alarmsLeaseDurationMs }),
-    ...(config.alarmsPollIntervalMs === undefined ? {} : { alarmsPollIntervalMs: config.alarmsPollIntervalMs }),
-    logger: {
-      debug() {},
-      info() {},
-      warn: (m, a) => console.error(config.label, m, a),
-      error: (m, a) => console.error(config.label, m, a),
-    },
-  });
+  const host = createChildHost(config);
   const limit = createRateLimit(RATE_LIMIT_NAME, config.rateLimit);
   const pool = createTaskPool(TASK_POOL_NAME, {
     concurrency: config.concurrency,
@@ -170,25 +155,6 @@ async function main(): Promise<void> {
     }
   };
 
-  const encoder = new TextEncoder();
-  const say = (line: string) => {
-    const bytes = encoder.encode(line + "\n");
-    for (let at = 0; at < bytes.length;) at += Deno.stdout.writeSync(bytes.subarray(at));
-  };
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= host.stop().then(() => sql.end()).then(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGTERM", stop);
-  say(`ready ${host.hostId} ${host.address}`);
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-  for await (const line of lines) {
-    if (line.trim() === "") continue;
-    const req = JSON.parse(line) as Request;
-    handle(req).then(
-      (ok) => say(JSON.stringify({ id: req.id, ok: ok ?? null })),
-      (err) => say(JSON.stringify({ id: req.id, error: { name: err?.name, code: err?.code, message: err?.message } })),
-    );
-  }
-  stop();
+  const stop = stopOnSigterm(() => host.stop().then(() => sql.end()));
+  await serveRequests(`ready ${host.hostId} ${host.address}`, handle, stop);
 }

@@ -13,33 +13,15 @@
  */
 
 import postgres from "postgres";
-import { LocalHost } from "../../mod.ts";
-import { createPostgresProvider } from "../../providers/postgres/mod.ts";
+import { childConfig } from "../_shared/child_loop.ts";
+import { type ChildHostConfig, createChildHost } from "./child_hosts.ts";
 import { serveControl } from "./control.ts";
 import { registerClusterActors } from "./actors.ts";
 
-interface ChildConfig {
-  url: string;
-  port: number;
-  psk: string;
-  label: string;
-  healthCheckDeadlineMs?: number;
-  alarmsLeaseDurationMs?: number;
-  alarmsPollIntervalMs?: number;
-}
-
-const config = JSON.parse(Deno.env.get("FRANCIS_CHILD")!) as ChildConfig;
+const config = childConfig<ChildHostConfig>("FRANCIS_CHILD");
 
 const sql = postgres(config.url, { max: 2, onnotice: () => {} });
-const host = new LocalHost({
-  address: `127.0.0.1:${config.port}`,
-  runtimePsks: [config.psk],
-  provider: createPostgresProvider({ url: config.url, maxConnections: 4 }),
-  ...(config.healthCheckDeadlineMs === undefined ? {} : { healthCheckDeadlineMs: config.healthCheckDeadlineMs }),
-  ...(config.alarmsLeaseDurationMs === undefined ? {} : { alarmsLeaseDurationMs: config.alarmsLeaseDurationMs }),
-  ...(config.alarmsPollIntervalMs === undefined ? {} : { alarmsPollIntervalMs: config.alarmsPollIntervalMs }),
-  logger: { debug() {}, info() {}, warn: (m, a) => console.error(config.label, m, a), error: console.error },
-});
+const host = createChildHost(config);
 registerClusterActors(host, sql, () => config.label);
 
 await host.start();

@@ -11,11 +11,9 @@
  */
 
 import type { ActorService } from "../../mod.ts";
-import { TextLineStream } from "../_lines.ts";
+import { type ChildRequest, serveRequests, stopOnSigterm } from "../_shared/child_loop.ts";
 
-interface Request {
-  id: number;
-  op: string;
+interface Request extends ChildRequest {
   type: string;
   actorId?: string;
   actorIds?: string[];
@@ -27,23 +25,14 @@ interface Request {
   jobId?: string;
 }
 
-const encoder = new TextEncoder();
-const say = (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n"));
-
 /** Runs a started host until SIGTERM or end of stdin; `cleanup` runs after `host.stop()`. */
 export async function serveControl(
   host: { hostId: string; address: string; service: ActorService; stop(): Promise<void> },
   cleanup: () => Promise<void>,
 ): Promise<void> {
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= host.stop().then(cleanup).then(() => Deno.exit(0));
-  };
-  Deno.addSignalListener("SIGTERM", stop);
-  say(`ready ${host.hostId} ${host.address}`);
-
+  const stop = stopOnSigterm(() => host.stop().then(cleanup));
+  const s = host.service;
   const handle = async (req: Request): Promise<unknown> => {
-    const s = host.service;
     switch (req.op) {
       case "invoke":
         return await s.invoke(req.type, req.actorId!, req.method!);
@@ -69,15 +58,5 @@ export async function serveControl(
         throw new TypeError(`unknown op ${req.op}`);
     }
   };
-
-  const lines = Deno.stdin.readable.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
-  for await (const line of lines) {
-    if (line.trim() === "") continue;
-    const req = JSON.parse(line) as Request;
-    handle(req).then(
-      (ok) => say(JSON.stringify({ id: req.id, ok: ok ?? null })),
-      (err) => say(JSON.stringify({ id: req.id, error: { name: err?.name, code: err?.code, message: err?.message } })),
-    );
-  }
-  stop();
+  await serveRequests(`ready ${host.hostId} ${host.address}`, handle, stop);
 }

@@ -7,31 +7,15 @@
  */
 
 import postgres from "postgres";
-import { RemoteHost } from "../../host_remote/mod.ts";
+import { childConfig } from "../_shared/child_loop.ts";
+import { type ChildWorkerConfig, createChildWorker } from "../_cluster/child_hosts.ts";
 import { serveControl } from "../_cluster/control.ts";
 import { registerClusterActors } from "../_cluster/actors.ts";
 
-interface WorkerConfig {
-  url: string;
-  port: number;
-  label: string;
-  runtimes: string[];
-  hostPsk: string;
-  caPem: string;
-  requestTimeoutMs?: number;
-}
-
-const config = JSON.parse(Deno.env.get("FRANCIS_CHILD")!) as WorkerConfig;
+const config = childConfig<ChildWorkerConfig>("FRANCIS_CHILD");
 
 const sql = postgres(config.url, { max: 2, onnotice: () => {} });
-const host = new RemoteHost({
-  address: `127.0.0.1:${config.port}`,
-  runtimeAddresses: config.runtimes,
-  bootstrap: { psk: config.hostPsk },
-  pinnedCa: config.caPem,
-  ...(config.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: config.requestTimeoutMs }),
-  logger: { debug() {}, info() {}, warn: (m, a) => console.error(config.label, m, a), error: console.error },
-});
+const host = createChildWorker(config);
 registerClusterActors(host, sql, () => config.label);
 
 await host.start({ signal: AbortSignal.timeout(30_000) });

@@ -10,63 +10,26 @@
 import assert from "node:assert/strict";
 import { isFrancisError } from "../../errors.ts";
 import { generatePsk } from "../../_internal/psk.ts";
-import { createMemoryProvider } from "../../providers/memory/mod.ts";
-import { RuntimeCore, type RuntimeCoreConfig } from "../../runtime/core.ts";
+import type { RuntimeCoreConfig } from "../../runtime/core.ts";
 import { deriveClusterCaPem } from "../../security/cluster_ca.ts";
 import { deriveRuntimeWtCertificateHash } from "../../runtime/_wt_certificate.ts";
-import { RemoteHost } from "../../host_remote/host.ts";
+import type { RemoteHost } from "../../host_remote/host.ts";
 import type { RemoteHostOptions } from "../../host_remote/options.ts";
+import { createTestWorker, startTestRuntime, TEST_HOST_PSK, type TestRuntime } from "../../testing/_remote.ts";
 import { waitFor } from "../../testing/wait_for.ts";
+import { freePort } from "../_shared/processes.ts";
 
-const QUIET = { debug() {}, info() {}, warn() {}, error() {} };
-const HOST_PSK = "worker-bootstrap-secret-123";
-
-interface Rt extends AsyncDisposable {
-  core: RuntimeCore;
-  psk: Uint8Array;
-  hash: string;
-}
+/** A test runtime listening for WebTransport sessions, and the certificate hash its workers pin. */
+type Rt = TestRuntime & { hash: string };
 
 async function runtime(extra: Partial<RuntimeCoreConfig> = {}): Promise<Rt> {
-  const psk = extra.psks?.[0] ?? new TextEncoder().encode(generatePsk());
-  const core = await RuntimeCore.start({
-    host: "127.0.0.1",
-    port: 0,
-    runtimeId: "rt-wt",
-    psks: [psk],
-    provider: createMemoryProvider(),
-    bootstrap: { method: "psk", hostPsk: new TextEncoder().encode(HOST_PSK) },
-    settings: {
-      healthCheckDeadlineMs: 20_000,
-      alarmsPollIntervalMs: 250,
-      alarmsLeaseDurationMs: 20_000,
-      alarmsFetchAheadMs: 2_500,
-      alarmsFetchBatchSize: 25,
-      workloadCertTtlMs: 3_600_000,
-      maxHosts: 0,
-    },
-    requestTimeoutMs: 5_000,
-    maxInFlightRequests: 100,
-    healthBind: undefined,
-    transport: "webtransport",
-    logger: QUIET,
-    ...extra,
-  });
-  return { core, psk, hash: await deriveRuntimeWtCertificateHash(psk), [Symbol.asyncDispose]: () => core.stop() };
+  const rt = await startTestRuntime({ runtimeId: "rt-wt", transport: "webtransport", ...extra });
+  return Object.assign(rt, { hash: await deriveRuntimeWtCertificateHash(rt.runtimePsk) });
 }
 
+/** A worker of `rt` whose runtime session is WebTransport. */
 function worker(rt: Rt, extra: Partial<RemoteHostOptions> = {}): RemoteHost {
-  return new RemoteHost({
-    address: "127.0.0.1:0",
-    runtimeAddresses: [rt.core.address],
-    bootstrap: { psk: HOST_PSK },
-    pinnedCa: [...rt.core.caPems],
-    transport: "webtransport",
-    runtimeCertificateHash: rt.hash,
-    logger: QUIET,
-    requestTimeoutMs: 5_000,
-    ...extra,
-  } as RemoteHostOptions);
+  return createTestWorker(rt, { transport: "webtransport", runtimeCertificateHash: rt.hash, ...extra });
 }
 
 function registerCounter(w: RemoteHost): void {
@@ -103,7 +66,7 @@ Deno.test("wt (in-process): workers join over WebTransport with the host PSK and
   await a.start();
   await b.start();
   try {
-    assert.equal(rt.core.sessions.size, 2);
+    assert.equal(rt.sessions.size, 2);
     const ids = Array.from({ length: 20 }, (_, i) => `c${i}`);
     for (const w of [a, b]) for (const id of ids) await w.service.invoke("counter", id, "inc");
     const replies = await Promise.all(
@@ -124,7 +87,7 @@ Deno.test("wt (in-process): a wrong host PSK, a wrong pinned hash or another clu
   assert.equal(await outcome(worker(rt, { runtimeCertificateHash: otherHash })), "unauthorized", "wrong hash");
   const otherCa = await deriveClusterCaPem(generatePsk());
   assert.equal(await outcome(worker(rt, { pinnedCa: otherCa })), "unauthorized", "right hash, foreign CA");
-  assert.equal(rt.core.sessions.size, 0);
+  assert.equal(rt.sessions.size, 0);
   assert.equal(await outcome(worker(rt)), "joined", "the runtime still serves");
 });
 
@@ -132,7 +95,7 @@ Deno.test("wt (in-process): a worker asked to use WebTransport never falls back 
   await using rt = await runtime({ transport: "tls" });
   const result = await outcome(worker(rt, { requestTimeoutMs: 1_000 }), AbortSignal.timeout(2_500));
   assert.match(result, /^other: /, "no WebTransport endpoint: the start times out, it does not join over TLS");
-  assert.equal(rt.core.sessions.size, 0);
+  assert.equal(rt.sessions.size, 0);
 });
 
 Deno.test("wt (in-process): JWT admission over WebTransport: a token joins once, a replay is refused", async () => {
@@ -146,7 +109,11 @@ Deno.test("wt (in-process): JWT admission over WebTransport: a token joins once,
     .setAudience("francis").setIssuedAt().setExpirationTime("10m").setJti(crypto.randomUUID()).sign(privateKey);
   assert.equal(await outcome(worker(rt, { bootstrap: { jwt: token } })), "joined");
   assert.equal(await outcome(worker(rt, { bootstrap: { jwt: token } })), "unauthorized", "jti is single-use");
-  assert.equal(await outcome(worker(rt, { bootstrap: { psk: HOST_PSK } })), "unauthorized", "PSK bootstrap is off");
+  assert.equal(
+    await outcome(worker(rt, { bootstrap: { psk: TEST_HOST_PSK } })),
+    "unauthorized",
+    "PSK bootstrap is off",
+  );
 });
 
 Deno.test("wt (in-process): after the runtime is replaced the worker reconnects over WebTransport with its certificate; state intact", async () => {
@@ -158,14 +125,14 @@ Deno.test("wt (in-process): after the runtime is replaced the worker reconnects 
   const start = (port: number) =>
     runtime({ psks: [psk], port, provider: createSqliteProvider({ path: `${dir}/rt.db` }) });
   let rt = await start(0);
-  const spare = freeTcpPort();
-  const w = worker(rt, { requestTimeoutMs: 2_000, runtimeAddresses: [rt.core.address, `127.0.0.1:${spare}`] });
+  const spare = freePort();
+  const w = worker(rt, { requestTimeoutMs: 2_000, runtimeAddresses: [rt.address, `127.0.0.1:${spare}`] });
   registerCounter(w);
   await w.start();
   const hostId = w.hostId;
   try {
     assert.equal((await w.service.invoke<{ n: number }>("counter", "c1", "inc")).n, 1);
-    await rt.core.stop();
+    await rt.stop();
     rt = await start(spare);
     let n = 0;
     await waitFor(async () => {
@@ -176,14 +143,7 @@ Deno.test("wt (in-process): after the runtime is replaced the worker reconnects 
     assert.equal(w.hostId, hostId, "reconnected with its certificate: same host ID");
   } finally {
     await w.stop();
-    await rt.core.stop();
+    await rt.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
-
-function freeTcpPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}

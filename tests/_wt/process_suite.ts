@@ -8,13 +8,13 @@
  */
 
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { generatePsk } from "../../mod.ts";
 import { deriveClusterCaPem } from "../../security/cluster_ca.ts";
-import { createTestDatabase } from "../../testing/_postgres.ts";
 import { waitFor } from "../../testing/wait_for.ts";
 import { CLUSTER_TEST_SCHEMA } from "../_cluster/actors.ts";
-import { startWtRuntime, startWtWorker, type WtProcess, type WtWorkerConfig } from "./harness.ts";
+import { openTestDatabase } from "../_shared/database.ts";
+import type { LineProcess } from "../_shared/processes.ts";
+import { startWtRuntime, startWtWorker, type WtWorkerConfig } from "./harness.ts";
 
 const MAIN = new URL("../../runtime/main.ts", import.meta.url).pathname;
 const HOST_PSK = "worker-bootstrap-secret-123";
@@ -39,7 +39,7 @@ async function printHash(psk: string): Promise<string> {
   return hash;
 }
 
-async function burst(w: WtProcess, actors: string[], method: string): Promise<(CounterReply | { error: string })[]> {
+async function burst(w: LineProcess, actors: string[], method: string): Promise<(CounterReply | { error: string })[]> {
   return await w.request<(CounterReply | { error: string })[]>({
     op: "burst",
     type: "counter",
@@ -49,12 +49,10 @@ async function burst(w: WtProcess, actors: string[], method: string): Promise<(C
 }
 
 Deno.test("wt (processes): workers admitted over WebTransport serve calls; kill -9 a worker: its actors move with their state", async () => {
-  const db = await createTestDatabase();
-  const sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  await using db = await openTestDatabase(CLUSTER_TEST_SCHEMA);
   const dir = await Deno.makeTempDir();
-  const procs: WtProcess[] = [];
+  const procs: { dispose(): Promise<void> }[] = [];
   try {
-    await sql.unsafe(CLUSTER_TEST_SCHEMA);
     const psk = generatePsk();
     const runtime = await startWtRuntime(dir, { psk, hostPsk: HOST_PSK, connectionString: db.url });
     procs.push(runtime);
@@ -87,15 +85,13 @@ Deno.test("wt (processes): workers admitted over WebTransport serve calls; kill 
     console.log(`wt worker kill: ${moved.length} actors answered elsewhere after ${Date.now() - killedAt} ms`);
   } finally {
     await Promise.all(procs.map((p) => p.dispose()));
-    await sql.end();
-    await db.drop();
     await Deno.remove(dir, { recursive: true });
   }
 });
 
 Deno.test("wt (processes): a worker with a wrong host PSK or a wrong pinned hash is refused (UnauthorizedError)", async () => {
   const dir = await Deno.makeTempDir();
-  const procs: WtProcess[] = [];
+  const procs: { dispose(): Promise<void> }[] = [];
   try {
     const psk = generatePsk();
     const runtime = await startWtRuntime(dir, { psk, hostPsk: HOST_PSK, connectionString: `${dir}/rt.db` });
