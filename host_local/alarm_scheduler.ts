@@ -4,8 +4,9 @@
  * 1. **Lease.** Every `alarmsPollIntervalMs` (and soon after a local
  *    `setAlarm` due within the fetch-ahead window) the host leases alarms due
  *    within `alarmsFetchAheadMs`, `alarmsFetchBatchSize` at a time; a full
- *    batch is followed at once by another fetch, up to an in-memory cap, so a
- *    burst of due alarms is not throttled by the poll interval.
+ *    batch is followed at once by another fetch of twice the size (up to
+ *    1,000), up to an in-memory cap, so a burst of due alarms is not throttled
+ *    by the poll interval (`lease_fetcher.ts`, shared with jobs).
  * 2. **Wait.** Each lease waits on one shared timer queue and fires at its due
  *    time. Far-future alarms stay in the store.
  * 3. **Run.** Confirm the actor is placed here, take an exclusive turn,
@@ -26,7 +27,6 @@
  * @module
  */
 
-import type { Logger } from "../actor/types.ts";
 import type { ActorProvider, AlarmLease, AlarmRecord } from "../providers/types.ts";
 import { type Codec, decodePayload } from "../_internal/codec.ts";
 import { addInterval, type Interval, parseInterval } from "../_internal/iso_duration.ts";
@@ -36,21 +36,14 @@ import { isFrancisError } from "../errors.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { ActorRegistry } from "./registry.ts";
 import { ownActivation, runTimedHandler, type TimedRun } from "./job_turns.ts";
+import { alarmFetcher, type FetchSettings, type LeaseFetcher } from "./lease_fetcher.ts";
 
-/** What the scheduler needs from its host. */
-export interface AlarmSchedulerDeps {
+/** What the scheduler needs from its host (the fetch settings, as for jobs, plus its actors). */
+export interface AlarmSchedulerDeps extends FetchSettings {
   provider: ActorProvider;
   table: ActorTable;
   registry: ActorRegistry;
   codec: Codec;
-  logger: Logger;
-  hostId(): string;
-  draining(): boolean;
-  pollIntervalMs: number;
-  fetchAheadMs: number;
-  batchSize: number;
-  leaseDurationMs: number;
-  healthCheckDeadlineMs: number;
   /** Remote topology: a run longer than this is a failed attempt (API.md §9.4). `undefined`: no limit. */
   executionTimeoutMs?: number;
 }
@@ -63,12 +56,6 @@ interface Pending {
   /** The latest run: a timed-out run may still be ending while its retry has started. */
   run?: Promise<void>;
 }
-
-/** A poll interval above this gets an extra early first fetch. */
-const SLOW_POLL_MS = 5_000;
-const EARLY_FETCH_MS = 250;
-/** Stop fetching ahead once this many alarms wait in memory. */
-const MAX_QUEUED = 20_000;
 
 /**
  * Fetches, times and runs this host's alarms.
@@ -86,33 +73,28 @@ export class AlarmScheduler {
   readonly #pending = new Map<string, Pending>();
   readonly #running = new Set<Promise<void>>();
   readonly #intervals = new Map<string, Interval>();
-  #pollTimer: ReturnType<typeof setTimeout> | undefined;
-  #renewTimer: ReturnType<typeof setInterval> | undefined;
-  #fetching: Promise<void> | undefined;
-  #fetchAgain = false;
-  #soonTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #fetcher: LeaseFetcher<AlarmLease>;
   #stopped = false;
 
   constructor(deps: AlarmSchedulerDeps) {
     this.#d = deps;
+    this.#fetcher = alarmFetcher(deps, {
+      enqueue: (lease) => this.#enqueue(lease),
+      known: (alarmId) => this.#pending.has(alarmId),
+      queued: () => this.#pending.size,
+    });
   }
 
   /** Starts polling and lease renewal. */
   start(): void {
-    const { pollIntervalMs, leaseDurationMs } = this.#d;
-    this.#schedulePoll(pollIntervalMs > SLOW_POLL_MS ? EARLY_FETCH_MS : 0);
-    const renewEvery = leaseDurationMs < 20_000 ? leaseDurationMs / 2 : leaseDurationMs - 10_000;
-    this.#renewTimer = setInterval(() => this.#renew(), renewEvery);
+    this.#fetcher.start();
   }
 
   /** Stops fetching and waits for running alarms; unstarted leases are released. */
   async stop(): Promise<void> {
     this.#stopped = true;
-    clearTimeout(this.#pollTimer);
-    clearTimeout(this.#soonTimer);
-    clearInterval(this.#renewTimer);
     this.#timers.clear();
-    await this.#fetching;
+    await this.#fetcher.stop();
     const idle = [...this.#pending.values()].filter((p) => !p.running);
     await Promise.allSettled(idle.map((p) => this.#d.provider.releaseAlarmLease(p.lease)));
     for (const p of idle) this.#pending.delete(p.lease.alarmId);
@@ -121,75 +103,7 @@ export class AlarmScheduler {
 
   /** Called after a local `setAlarm`: fetch soon if the alarm is due within the window. */
   alarmSet(dueTime: number): void {
-    if (this.#stopped || dueTime > Date.now() + this.#d.fetchAheadMs) return;
-    if (this.#fetching !== undefined) {
-      this.#fetchAgain = true;
-      return;
-    }
-    if (this.#soonTimer === undefined) {
-      this.#soonTimer = setTimeout(() => {
-        this.#soonTimer = undefined;
-        this.#fetch();
-      }, 0);
-    }
-  }
-
-  #schedulePoll(ms: number): void {
-    if (this.#stopped) return;
-    clearTimeout(this.#pollTimer);
-    this.#pollTimer = setTimeout(() => {
-      this.#fetch();
-      this.#schedulePoll(this.#d.pollIntervalMs);
-    }, ms);
-  }
-
-  #fetch(): void {
-    if (this.#stopped) return;
-    if (this.#fetching !== undefined) {
-      this.#fetchAgain = true;
-      return;
-    }
-    this.#fetching = this.#fetchLoop().finally(() => {
-      this.#fetching = undefined;
-      if (this.#fetchAgain) {
-        this.#fetchAgain = false;
-        this.#fetch();
-      }
-    });
-  }
-
-  async #fetchLoop(): Promise<void> {
-    const d = this.#d;
-    try {
-      for (;;) {
-        if (this.#stopped || d.draining()) return;
-        this.#fetchAgain = false;
-        const leases = await d.provider.fetchAndLeaseAlarms({
-          hostId: d.hostId(),
-          healthCheckDeadlineMs: d.healthCheckDeadlineMs,
-          fetchAheadMs: d.fetchAheadMs,
-          batchSize: d.batchSize,
-          leaseDurationMs: d.leaseDurationMs,
-        });
-        for (const lease of leases) this.#enqueue(lease);
-        if (leases.length < d.batchSize || this.#pending.size >= MAX_QUEUED) return;
-      }
-    } catch (err) {
-      d.logger.warn("Cannot fetch alarms", { err: errorMessage(err) });
-    }
-  }
-
-  async #renew(): Promise<void> {
-    if (this.#stopped) return;
-    try {
-      const leases = await this.#d.provider.renewAlarmLeases({
-        hostId: this.#d.hostId(),
-        leaseDurationMs: this.#d.leaseDurationMs,
-      });
-      for (const lease of leases) if (!this.#pending.has(lease.alarmId)) this.#enqueue(lease);
-    } catch (err) {
-      this.#d.logger.warn("Cannot renew alarm leases", { err: errorMessage(err) });
-    }
+    if (!this.#stopped) this.#fetcher.soon(dueTime);
   }
 
   #enqueue(lease: AlarmLease): void {

@@ -45,15 +45,11 @@ import {
   runTimedHandler,
   type TimedRun,
 } from "./job_turns.ts";
-import { JobFetcher } from "./job_fetcher.ts";
+import { type FetchSettings, jobFetcher, type LeaseFetcher } from "./lease_fetcher.ts";
 
 /** What the scheduler needs from its host (as `AlarmSchedulerDeps`, plus capacity groups). */
-export interface JobSchedulerDeps extends JobTurnDeps {
+export interface JobSchedulerDeps extends JobTurnDeps, FetchSettings {
   codec: Codec;
-  pollIntervalMs: number;
-  fetchAheadMs: number;
-  batchSize: number;
-  leaseDurationMs: number;
   /** The capacity group of a type; defaults to the registry entries' `options.capacityGroup`. */
   capacityGroup?(actorType: string): CapacityGroup | undefined;
 }
@@ -90,13 +86,16 @@ export class JobScheduler {
   readonly #pending = new Map<string, Pending>();
   readonly #running = new Set<Promise<void>>();
   readonly #groups: CapacityGroups;
-  readonly #fetcher: JobFetcher;
+  readonly #fetcher: LeaseFetcher<JobLease>;
   #stopped = false;
 
   constructor(deps: JobSchedulerDeps) {
     this.#d = deps;
     this.#groups = new CapacityGroups(deps.capacityGroup ?? registryCapacityGroup(deps.registry));
-    this.#fetcher = new JobFetcher(deps, (lease) => this.#enqueue(lease), (jobId) => this.#pending.has(jobId));
+    this.#fetcher = jobFetcher(deps, {
+      enqueue: (lease) => this.#enqueue(lease),
+      known: (id) => this.#pending.has(id),
+    });
   }
 
   /** Starts polling and lease renewal. */

@@ -1,16 +1,15 @@
 /**
  * The memory provider's alarm table: rows keyed by `(type, id, name)`, by
- * `alarmId` and by actor, plus a {@linkcode DueQueue} ordered by due time.
- *
- * Every row owns exactly one live queue entry (`row.entry`); an entry whose
- * row no longer points at it is stale and is dropped when popped or compacted.
+ * `alarmId` and by actor, plus a {@linkcode DueRows} index ordered by due time
+ * (shared with jobs).
  *
  * @module
  */
 
 import type { AlarmLease, AlarmProperties, AlarmRecord } from "../types.ts";
-import { type DueEntry, DueQueue } from "./_due_queue.ts";
+import { clearLeases, DueRows, hasValidLease, type RowEntry } from "./_due_rows.ts";
 import { actorKey as keyOfActor } from "./_hosts.ts";
+import type { LeasableTable } from "./_leasing.ts";
 
 /** A stored alarm. `data` is never empty (empty data is stored as none). */
 export interface AlarmRow {
@@ -25,15 +24,8 @@ export interface AlarmRow {
   data: Uint8Array | undefined;
   leaseId: string | undefined;
   leaseExpiresAt: number | undefined;
-  entry: QueueEntry | undefined;
+  entry: RowEntry<AlarmRow> | undefined;
 }
-
-interface QueueEntry extends DueEntry {
-  readonly row: AlarmRow;
-}
-
-/** Minimum number of stale entries before a compaction is considered. */
-const COMPACT_MIN_STALE = 1024;
 
 /**
  * Alarm rows and their indexes.
@@ -45,12 +37,11 @@ const COMPACT_MIN_STALE = 1024;
  * console.log(t.get("t", "a", "n")); // undefined
  * ```
  */
-export class AlarmTable {
+export class AlarmTable implements LeasableTable<AlarmRow, AlarmLease> {
   readonly #byKey = new Map<string, AlarmRow>();
   readonly #byId = new Map<string, AlarmRow>();
   readonly #byActor = new Map<string, Set<AlarmRow>>();
-  readonly #queue = new DueQueue<QueueEntry>();
-  #stale = 0;
+  readonly #due = new DueRows<AlarmRow>((row) => row.alarmId);
 
   /** The alarm named `name` of an actor. */
   get(actorType: string, actorId: string, name: string): AlarmRow | undefined {
@@ -106,13 +97,13 @@ export class AlarmTable {
     let set = this.#byActor.get(row.actorKey);
     if (set === undefined) this.#byActor.set(row.actorKey, set = new Set());
     set.add(row);
-    this.#enqueue(row);
+    this.#due.put(row);
   }
 
   /** Moves a row to a new due time, keeping its identity. */
   reschedule(row: AlarmRow, dueTime: number): void {
     row.dueTime = dueTime;
-    this.#enqueue(row);
+    this.#due.put(row);
   }
 
   /** Deletes a row. */
@@ -122,62 +113,18 @@ export class AlarmTable {
     const set = this.#byActor.get(row.actorKey);
     set?.delete(row);
     if (set?.size === 0) this.#byActor.delete(row.actorKey);
-    this.#unqueue(row);
+    this.#due.remove(row);
   }
 
   /** Clears the lease of every alarm of an actor. */
   clearLeases(key: string): void {
-    for (const row of this.ofActor(key)) {
-      row.leaseId = undefined;
-      row.leaseExpiresAt = undefined;
-    }
+    clearLeases(this.ofActor(key));
   }
 
-  /**
-   * Visits live rows due at or before `horizon` in `(dueTime, alarmId)` order
-   * until `visit` returns `false`. Only the visited part of the queue is
-   * touched. `visit` must not change any row's due time.
-   */
+  /** Visits live rows due by `horizon` in `(dueTime, alarmId)` order (see `DueRows.scanDue`). */
   scanDue(horizon: number, visit: (row: AlarmRow) => boolean): void {
-    const popped: QueueEntry[] = [];
-    try {
-      for (let top = this.#queue.peek(); top !== undefined && top.dueTime <= horizon; top = this.#queue.peek()) {
-        this.#queue.pop();
-        if (top.row.entry !== top) {
-          this.#stale--;
-          continue;
-        }
-        popped.push(top);
-        if (!visit(top.row)) break;
-      }
-    } finally {
-      for (const entry of popped) this.#queue.push(entry);
-    }
+    this.#due.scanDue(horizon, visit);
   }
-
-  #enqueue(row: AlarmRow): void {
-    this.#unqueue(row);
-    row.entry = { dueTime: row.dueTime, id: row.alarmId, row };
-    this.#queue.push(row.entry);
-  }
-
-  #unqueue(row: AlarmRow): void {
-    if (row.entry === undefined) return;
-    row.entry = undefined;
-    this.#stale++;
-    if (this.#stale >= COMPACT_MIN_STALE && this.#stale * 2 > this.#queue.size) {
-      this.#queue.compact((entry) => entry.row.entry === entry);
-      this.#stale = 0;
-    }
-  }
-}
-
-/** Whether a row holds a lease that has not expired at `now` (a lease ends at its expiry instant). */
-export function hasValidLease(
-  row: { readonly leaseId: string | undefined; readonly leaseExpiresAt: number | undefined },
-  now: number,
-): boolean {
-  return row.leaseId !== undefined && row.leaseExpiresAt !== undefined && row.leaseExpiresAt > now;
 }
 
 /** The lease view of a leased row. */

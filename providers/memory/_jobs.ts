@@ -1,19 +1,17 @@
 /**
  * The memory provider's job tables: live jobs keyed by `jobId`, by actor and
  * by `(actor, idempotencyKey)`, with a {@linkcode DueQueue} ordered by due
- * time; and dead records keyed by `jobId` and by actor.
+ * time (a {@linkcode DueRows} index, shared with alarms); and dead records
+ * keyed by `jobId` and by actor.
  *
- * Every live row owns exactly one live queue entry (`row.entry`); an entry
- * whose row no longer points at it is stale and is dropped when popped or
- * compacted. A live job's `jobId` never changes, so a lease is valid while the
- * row is live, holds that `leaseId` and the lease has not expired.
+ * A live job's `jobId` never changes, so a lease is valid while the row is
+ * live, holds that `leaseId` and the lease has not expired.
  *
  * @module
  */
 
 import type { JobLease, JobRecord } from "../types.ts";
-import { hasValidLease } from "./_alarms.ts";
-import { type DueEntry, DueQueue } from "./_due_queue.ts";
+import { clearLeases, DueRows, hasValidLease, type RowEntry } from "./_due_rows.ts";
 import type { LeasableTable } from "./_leasing.ts";
 
 /** A live job. `data` is never empty (empty data is stored as none). */
@@ -32,7 +30,7 @@ export interface JobRow {
   readonly data: Uint8Array | undefined;
   leaseId: string | undefined;
   leaseExpiresAt: number | undefined;
-  entry: QueueEntry | undefined;
+  entry: RowEntry<JobRow> | undefined;
 }
 
 /** A dead-letter record. */
@@ -53,13 +51,6 @@ export interface DeadJobRow {
   readonly lastError: string;
   readonly failedAt: number;
 }
-
-interface QueueEntry extends DueEntry {
-  readonly row: JobRow;
-}
-
-/** Minimum number of stale entries before a compaction is considered. */
-const COMPACT_MIN_STALE = 1024;
 
 function add<T>(index: Map<string, Set<T>>, key: string, value: T): void {
   let set = index.get(key);
@@ -93,8 +84,7 @@ export class JobTable implements LeasableTable<JobRow, JobLease> {
   readonly #byKey = new Map<string, JobRow>();
   readonly #dead = new Map<string, DeadJobRow>();
   readonly #deadByActor = new Map<string, Set<DeadJobRow>>();
-  readonly #queue = new DueQueue<QueueEntry>();
-  #stale = 0;
+  readonly #due = new DueRows<JobRow>((row) => row.jobId);
 
   /** The live job `jobId`. */
   live(jobId: string): JobRow | undefined {
@@ -137,7 +127,7 @@ export class JobTable implements LeasableTable<JobRow, JobLease> {
     this.#live.set(row.jobId, row);
     add(this.#liveByActor, row.actorKey, row);
     if (row.idempotencyKey !== undefined) this.#byKey.set(idempotencyIndexKey(row.actorKey, row.idempotencyKey), row);
-    this.#enqueue(row);
+    this.#due.put(row);
   }
 
   /** Deletes a live job (its key becomes free). */
@@ -145,7 +135,7 @@ export class JobTable implements LeasableTable<JobRow, JobLease> {
     this.#live.delete(row.jobId);
     remove(this.#liveByActor, row.actorKey, row);
     if (row.idempotencyKey !== undefined) this.#byKey.delete(idempotencyIndexKey(row.actorKey, row.idempotencyKey));
-    this.#unqueue(row);
+    this.#due.remove(row);
   }
 
   /** Moves a live job to a new due time and releases its lease. */
@@ -153,7 +143,7 @@ export class JobTable implements LeasableTable<JobRow, JobLease> {
     row.dueTime = dueTime;
     row.leaseId = undefined;
     row.leaseExpiresAt = undefined;
-    this.#enqueue(row);
+    this.#due.put(row);
   }
 
   /** Stores a dead record; the caller has checked that its ID is free. */
@@ -170,47 +160,12 @@ export class JobTable implements LeasableTable<JobRow, JobLease> {
 
   /** Clears the lease of every live job of an actor. */
   clearLeases(key: string): void {
-    for (const row of this.ofActor(key)) {
-      row.leaseId = undefined;
-      row.leaseExpiresAt = undefined;
-    }
+    clearLeases(this.ofActor(key));
   }
 
-  /**
-   * Visits live rows due at or before `horizon` in `(dueTime, jobId)` order
-   * until `visit` returns `false`. `visit` must not change any row's due time.
-   */
+  /** Visits live rows due by `horizon` in `(dueTime, jobId)` order (see `DueRows.scanDue`). */
   scanDue(horizon: number, visit: (row: JobRow) => boolean): void {
-    const popped: QueueEntry[] = [];
-    try {
-      for (let top = this.#queue.peek(); top !== undefined && top.dueTime <= horizon; top = this.#queue.peek()) {
-        this.#queue.pop();
-        if (top.row.entry !== top) {
-          this.#stale--;
-          continue;
-        }
-        popped.push(top);
-        if (!visit(top.row)) break;
-      }
-    } finally {
-      for (const entry of popped) this.#queue.push(entry);
-    }
-  }
-
-  #enqueue(row: JobRow): void {
-    this.#unqueue(row);
-    row.entry = { dueTime: row.dueTime, id: row.jobId, row };
-    this.#queue.push(row.entry);
-  }
-
-  #unqueue(row: JobRow): void {
-    if (row.entry === undefined) return;
-    row.entry = undefined;
-    this.#stale++;
-    if (this.#stale >= COMPACT_MIN_STALE && this.#stale * 2 > this.#queue.size) {
-      this.#queue.compact((entry) => entry.row.entry === entry);
-      this.#stale = 0;
-    }
+    this.#due.scanDue(horizon, visit);
   }
 }
 

@@ -7,7 +7,7 @@
  */
 
 import type { FetchAlarmsRequest } from "../types.ts";
-import { hasValidLease } from "./_alarms.ts";
+import { hasValidLease } from "./_due_rows.ts";
 import type { HostTable } from "./_hosts.ts";
 
 /** A row that can be leased: an alarm or a job. */

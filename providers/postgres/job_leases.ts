@@ -1,6 +1,6 @@
 /**
  * Operations on one job lease of the PostgreSQL provider: read, complete,
- * release, dead-letter, and renewal.
+ * release and dead-letter (fetching and renewal are `leasing.ts`).
  *
  * A lease is valid while the row exists with that `lease_id` and
  * `lease_expiration > now`; every operation repeats that check in its `WHERE`,
@@ -14,12 +14,12 @@
  * @module
  */
 
-import { checkDeadLetter, checkDue, checkJobLease, checkRenew } from "../memory/_job_checks.ts";
-import type { DeadLetterRequest, JobLease, JobRecord, RenewJobLeasesRequest } from "../types.ts";
+import { checkDeadLetter, checkDue, checkJobLease } from "../memory/_job_checks.ts";
+import type { DeadLetterRequest, JobLease, JobRecord } from "../types.ts";
 import { Batcher, type Outcome } from "./batcher.ts";
 import { intArray, type PgContext, sqlFor, textArray, transaction } from "./context.ts";
 import { sqlState } from "./driver.ts";
-import { byDue, idInUse, JOB_COLUMNS, LEASE_COLUMNS, leaseLost, qualified, toLease, toRecord } from "./job_rows.ts";
+import { idInUse, JOB_COLUMNS, leaseLost, qualified, toRecord } from "./job_rows.ts";
 
 const MAX_BATCH = 1000;
 const VALID_LEASE = "job_id = $1 AND lease_id = $2 AND lease_expiration > $3";
@@ -59,17 +59,6 @@ export class JobLeaseStore {
                    RETURNING i.ord
                  )
                  SELECT ord FROM del UNION ALL SELECT ord FROM mv`),
-      renewAll: s(`UPDATE {p}_jobs j SET lease_expiration = $1
-                   WHERE j.lease_id IS NOT NULL AND j.lease_expiration > $2 AND EXISTS (
-                     SELECT 1 FROM {p}_active_actors aa WHERE aa.actor_type = j.actor_type
-                       AND aa.actor_id = j.actor_id AND aa.host_id = $3)
-                   RETURNING ${LEASE_COLUMNS}`),
-      renewSome: s(`UPDATE {p}_jobs j SET lease_expiration = $1
-                    FROM unnest($4::text[], $5::text[]) AS l(job_id, lease_id)
-                    WHERE j.job_id = l.job_id AND j.lease_id = l.lease_id AND j.lease_expiration > $2
-                      AND EXISTS (SELECT 1 FROM {p}_active_actors aa WHERE aa.actor_type = j.actor_type
-                        AND aa.actor_id = j.actor_id AND aa.host_id = $3)
-                    RETURNING ${qualified(LEASE_COLUMNS)}`),
       lockLeased: s(`SELECT job_id FROM {p}_jobs WHERE ${VALID_LEASE} FOR UPDATE`),
       idInUse: s(`SELECT 1 FROM {p}_jobs WHERE job_id = $1 UNION ALL SELECT 1 FROM {p}_dead_jobs WHERE job_id = $1`),
       deadFromLive: s(`INSERT INTO {p}_dead_jobs (${JOB_COLUMNS}, attempts, last_error, failed_at)
@@ -92,26 +81,6 @@ export class JobLeaseStore {
   /** Resolves once every queued lease operation ran. */
   async flush(): Promise<void> {
     await Promise.all([this.#reads.flush(), this.#writes.flush()]);
-  }
-
-  /** See `ActorProvider.renewJobLeases`. */
-  async renew(req: RenewJobLeasesRequest): Promise<JobLease[]> {
-    checkRenew("renew job leases", req);
-    const now = this.#ctx.clock.now();
-    const expiration = now + req.leaseDurationMs;
-    if (req.leases === undefined) {
-      const rows = await this.#ctx.db.query(this.#s.renewAll, [expiration, now, req.hostId]);
-      return rows.map(toLease).sort(byDue);
-    }
-    if (req.leases.length === 0) return [];
-    const rows = await this.#ctx.db.query(this.#s.renewSome, [
-      expiration,
-      now,
-      req.hostId,
-      textArray(req.leases.map((l) => String(l?.jobId))),
-      textArray(req.leases.map((l) => String(l?.leaseId))),
-    ]);
-    return rows.map(toLease).sort(byDue);
   }
 
   /** The job if `lease` is valid; `JobNotFoundError` otherwise. */

@@ -1,7 +1,6 @@
 /**
  * Row conversions and error builders shared by the job modules of the
- * PostgreSQL provider (`jobs.ts`, `job_dispatch.ts`, `job_fetch.ts`,
- * `job_leases.ts`).
+ * PostgreSQL provider (`jobs.ts`, `job_dispatch.ts`, `job_leases.ts`).
  *
  * @module
  */
@@ -15,9 +14,6 @@ import type { Row } from "./driver.ts";
 /** Columns of a job record, live or dead. */
 export const JOB_COLUMNS =
   "job_id, actor_type, actor_id, method, due_time, interval, cron, ttl, idempotency_key, created_at, data";
-
-/** Columns of a job lease. */
-export const LEASE_COLUMNS = "job_id, lease_id, actor_type, actor_id, due_time";
 
 /** `cols` (comma-separated) qualified with the table alias `j`. */
 export function qualified(cols: string): string {
@@ -59,11 +55,6 @@ export function toLease(row: Row): JobLease {
     actorId: row.actor_id as string,
     dueTime: num(row.due_time),
   };
-}
-
-/** Lease order: due time, then job ID (code units). */
-export function byDue(a: JobLease, b: JobLease): number {
-  return a.dueTime - b.dueTime || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
 }
 
 /** Record order: creation time, then job ID (code units). */

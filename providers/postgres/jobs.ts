@@ -1,8 +1,9 @@
 /**
  * Durable jobs and their dead-letter store of the PostgreSQL provider: the
  * facade `ActorProvider`'s job members call. Dispatch is group-committed
- * (`job_dispatch.ts`), fetching is `job_fetch.ts`, the lease operations are
- * `job_leases.ts`; management (get, list, cancel, retry, delete) is here.
+ * (`job_dispatch.ts`), fetching and renewal are `leasing.ts` (shared with
+ * alarms), the other lease operations are `job_leases.ts`; management (get,
+ * list, cancel, retry, delete) is here.
  *
  * The partial unique index on `(actor_type, actor_id, idempotency_key)` makes
  * a key unique among an actor's live jobs: dispatch inserts with
@@ -14,7 +15,7 @@
  */
 
 import { JobNotFoundError } from "../../errors.ts";
-import { checkDispatch, checkFresh } from "../memory/_job_checks.ts";
+import { checkDispatch, checkFetch, checkFresh, checkRenew } from "../memory/_job_checks.ts";
 import { checkString, show } from "../memory/_validate.ts";
 import type {
   DeadLetterRequest,
@@ -26,24 +27,34 @@ import type {
 } from "../types.ts";
 import { type PgContext, sqlFor, transaction } from "./context.ts";
 import { type DispatchResult, JobDispatcher } from "./job_dispatch.ts";
-import { JobFetchStore } from "./job_fetch.ts";
 import { JobLeaseStore } from "./job_leases.ts";
-import { byCreation, idInUse, JOB_COLUMNS, toRecord } from "./job_rows.ts";
+import { byCreation, idInUse, JOB_COLUMNS, toLease, toRecord } from "./job_rows.ts";
+import { type LeaseTable, Leasing } from "./leasing.ts";
 
 export { jobChannel } from "./job_rows.ts";
+
+/** The jobs table as {@linkcode Leasing} sees it (migration v3 has its candidate walk). */
+const JOB_LEASES: LeaseTable<JobLease> = {
+  table: "jobs",
+  id: "job_id",
+  columns: ["actor_type", "actor_id", "due_time"],
+  candidates: "job_candidates",
+  leaseDue: "lease_due_jobs",
+  toLease,
+};
 
 /** Job statements of one provider instance. */
 export class JobStore {
   #ctx: PgContext;
   #s: Record<string, string>;
   #dispatcher: JobDispatcher;
-  #fetch: JobFetchStore;
+  #leasing: Leasing<JobLease>;
   #leases: JobLeaseStore;
 
   constructor(ctx: PgContext) {
     this.#ctx = ctx;
     this.#dispatcher = new JobDispatcher(ctx);
-    this.#fetch = new JobFetchStore(ctx);
+    this.#leasing = new Leasing(ctx, JOB_LEASES);
     this.#leases = new JobLeaseStore(ctx);
     const s = (text: string): string => sqlFor(ctx, text);
     this.#s = {
@@ -127,12 +138,15 @@ export class JobStore {
 
   /** See `ActorProvider.fetchAndLeaseJobs`. */
   fetchAndLease(req: FetchAlarmsRequest): Promise<JobLease[]> {
-    return this.#fetch.fetchAndLease(req);
+    checkFetch("fetch jobs", req);
+    return this.#leasing.fetch(req);
   }
 
   /** See `ActorProvider.renewJobLeases`. */
   renew(req: RenewJobLeasesRequest): Promise<JobLease[]> {
-    return this.#leases.renew(req);
+    checkRenew("renew job leases", req);
+    const leases = req.leases?.map((l) => ({ id: String(l?.jobId), leaseId: String(l?.leaseId) }));
+    return this.#leasing.renew(req.hostId, req.leaseDurationMs, leases);
   }
 
   /** The job if `lease` is valid; `JobNotFoundError` otherwise (batched read). */

@@ -30,6 +30,7 @@
 import { ProviderError } from "../../errors.ts";
 import type { Queryable } from "./driver.ts";
 import { V3_JOB_FETCH } from "./migration_v3.ts";
+import { V4_ALARM_FETCH } from "./migration_v4.ts";
 
 /** Version 1: hosts, types, placements, state, alarms, metadata, triggers. */
 const V1_INITIAL = `
@@ -180,7 +181,7 @@ END $$;
 `;
 
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_JOBS, V3_JOB_FETCH];
+export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_JOBS, V3_JOB_FETCH, V4_ALARM_FETCH];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
@@ -192,6 +193,8 @@ export function functionNames(prefix: string): string[] {
     "placements_removed()",
     "job_candidates(text, bigint, bigint, bigint, bigint, text, integer)",
     "lease_due_jobs(text, bigint, bigint, bigint, integer, bigint)",
+    "alarm_candidates(text, bigint, bigint, bigint, bigint, text, integer)",
+    "lease_due_alarms(text, bigint, bigint, bigint, integer, bigint)",
   ].map((f) => `${prefix}_${f}`);
 }
 

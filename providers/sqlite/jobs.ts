@@ -5,7 +5,8 @@
  * exists with that `lease_id` and `lease_expiration > now`. Every write runs
  * as one savepoint of the group-commit transaction, which holds the database
  * write lock, so each method is atomic and concurrent fetchers (in any
- * process) never lease one job twice. The partial unique index on
+ * process) never lease one job twice. Fetching, renewal and the conditional
+ * lease writes are `leasing.ts`, shared with alarms. The partial unique index on
  * `(actor_type, actor_id, idempotency_key)` makes a key unique among an
  * actor's live jobs; dead records are in `<p>_dead_jobs` and hold no key.
  * Deleting a placement clears the actor's job leases through a trigger.
@@ -23,6 +24,7 @@ import {
   checkJobLease,
   checkRenew,
 } from "../memory/_job_checks.ts";
+import { byCreation } from "../memory/_jobs.ts";
 import type {
   DeadLetterRequest,
   DispatchJobRequest,
@@ -33,82 +35,53 @@ import type {
 } from "../types.ts";
 import { checkString, copyBytes, prepare, show, type SqliteContext } from "./context.ts";
 import type { Row, StatementSync } from "./driver.ts";
+import { fetchSql, type LeaseRef, type LeaseTable, Leasing } from "./leasing.ts";
 
 const JOB_COLUMNS =
   "job_id, actor_type, actor_id, method, due_time, interval, cron, ttl, idempotency_key, created_at, data";
-const LEASE_COLUMNS = "job_id, lease_id, actor_type, actor_id, due_time";
-const VALID_LEASE = "job_id = ? AND lease_id = ? AND lease_expiration > ?";
 
-/**
- * Jobs a host may lease, as for alarms (see `FETCH_CANDIDATES_SQL` in
- * `alarms.ts`): due within the window, lease free, actor unplaced, placed on
- * the fetching host, or placed on a dead host; the jobs table is the outer
- * loop over `{p}_jobs_due_idx`.
- * Parameters: ?1 host ID, ?2 due bound, ?3 now (lease expiry), ?4 health bound.
- */
-export const FETCH_JOBS_SQL = `SELECT j.job_id, j.actor_type, j.actor_id, j.due_time, aa.host_id AS placed_host
-  FROM {p}_jobs j
-  CROSS JOIN {p}_host_actor_types t ON t.host_id = ?1 AND t.actor_type = j.actor_type
-  LEFT JOIN {p}_active_actors aa ON aa.actor_type = j.actor_type AND aa.actor_id = j.actor_id
-  LEFT JOIN {p}_hosts h ON h.host_id = aa.host_id
-  WHERE j.due_time <= ?2 AND (j.lease_id IS NULL OR j.lease_expiration <= ?3)
-    AND (aa.host_id IS NULL OR aa.host_id = ?1 OR h.last_health_check < ?4)
-  ORDER BY j.due_time, j.job_id`;
+/** Live jobs and dead records matching `where`, as `toRecord` reads them. */
+function recordsSql(where: string): string {
+  return `SELECT ${JOB_COLUMNS}, lease_id, lease_expiration, NULL AS attempts, NULL AS last_error, NULL AS failed_at,
+      0 AS dead FROM {p}_jobs WHERE ${where}
+    UNION ALL SELECT ${JOB_COLUMNS}, NULL, NULL, attempts, last_error, failed_at, 1 FROM {p}_dead_jobs WHERE ${where}`;
+}
+
+/** The jobs table as {@linkcode Leasing} sees it. */
+const JOB_LEASES: LeaseTable<JobLease> = {
+  table: "jobs",
+  alias: "j",
+  id: "job_id",
+  columns: ["actor_type", "actor_id", "due_time"],
+  toLease,
+};
+
+/** Jobs a host may lease, as for alarms (see `fetchSql` in `leasing.ts`): the outer loop is `{p}_jobs_due_idx`. */
+export const FETCH_JOBS_SQL: string = fetchSql(JOB_LEASES);
 
 /** Job statements of one connection. */
 export class JobStore {
   #ctx: SqliteContext;
   #s: Record<string, StatementSync>;
+  #leasing: Leasing<JobLease>;
 
   /** Prepares the statements. */
   constructor(ctx: SqliteContext) {
     this.#ctx = ctx;
+    this.#leasing = new Leasing(ctx, JOB_LEASES);
     const s = (sql: string): StatementSync => prepare(ctx, sql);
     this.#s = {
       byKey: s(`SELECT job_id FROM {p}_jobs
                 WHERE actor_type = ? AND actor_id = ? AND idempotency_key = ?`),
       idInUse: s(`SELECT 1 FROM {p}_jobs WHERE job_id = ?1 UNION ALL SELECT 1 FROM {p}_dead_jobs WHERE job_id = ?1`),
       insert: s(`INSERT INTO {p}_jobs (${JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      get: s(`SELECT ${JOB_COLUMNS}, lease_id, lease_expiration,
-                NULL AS attempts, NULL AS last_error, NULL AS failed_at, 0 AS dead
-              FROM {p}_jobs WHERE job_id = ?1
-              UNION ALL
-              SELECT ${JOB_COLUMNS}, NULL, NULL, attempts, last_error, failed_at, 1
-              FROM {p}_dead_jobs WHERE job_id = ?1`),
-      list: s(`SELECT ${JOB_COLUMNS}, lease_id, lease_expiration,
-                 NULL AS attempts, NULL AS last_error, NULL AS failed_at, 0 AS dead
-               FROM {p}_jobs WHERE actor_type = ?1 AND actor_id = ?2
-               UNION ALL
-               SELECT ${JOB_COLUMNS}, NULL, NULL, attempts, last_error, failed_at, 1
-               FROM {p}_dead_jobs WHERE actor_type = ?1 AND actor_id = ?2`),
+      get: s(recordsSql("job_id = ?1")),
+      list: s(recordsSql("actor_type = ?1 AND actor_id = ?2")),
       cancel: s("DELETE FROM {p}_jobs WHERE job_id = ?"),
       deleteDead: s("DELETE FROM {p}_dead_jobs WHERE job_id = ?"),
       takeDead: s(`DELETE FROM {p}_dead_jobs WHERE job_id = ? RETURNING actor_type, actor_id, method, data`),
-      hostHealth: s("SELECT last_health_check, draining FROM {p}_hosts WHERE host_id = ?"),
-      hostTypes: s(`SELECT t.actor_type, t.idle_timeout_ms, t.concurrency_limit, CASE WHEN t.concurrency_limit = 0
-                      THEN 0 ELSE (SELECT count(*) FROM {p}_active_actors a
-                                   WHERE a.host_id = t.host_id AND a.actor_type = t.actor_type) END AS active
-                    FROM {p}_host_actor_types t WHERE t.host_id = ?`),
-      candidates: s(FETCH_JOBS_SQL),
-      unplace: s("DELETE FROM {p}_active_actors WHERE actor_type = ? AND actor_id = ?"),
-      place: s(`INSERT INTO {p}_active_actors (actor_type, actor_id, host_id, idle_timeout_ms, activated_at)
-                VALUES (?, ?, ?, ?, ?)`),
-      lease: s(`UPDATE {p}_jobs SET lease_id = ?, lease_expiration = ?
-                WHERE job_id = ? AND (lease_id IS NULL OR lease_expiration <= ?)`),
-      renewAll: s(`UPDATE {p}_jobs SET lease_expiration = ?1
-                   WHERE lease_id IS NOT NULL AND lease_expiration > ?2 AND EXISTS (
-                     SELECT 1 FROM {p}_active_actors aa WHERE aa.actor_type = {p}_jobs.actor_type
-                       AND aa.actor_id = {p}_jobs.actor_id AND aa.host_id = ?3)
-                   RETURNING ${LEASE_COLUMNS}`),
-      renewOne: s(`UPDATE {p}_jobs SET lease_expiration = ?1
-                   WHERE job_id = ?4 AND lease_id = ?5 AND lease_expiration > ?2 AND EXISTS (
-                     SELECT 1 FROM {p}_active_actors aa WHERE aa.actor_type = {p}_jobs.actor_type
-                       AND aa.actor_id = {p}_jobs.actor_id AND aa.host_id = ?3)
-                   RETURNING ${LEASE_COLUMNS}`),
-      getLeased: s(`SELECT ${JOB_COLUMNS}, lease_id, lease_expiration FROM {p}_jobs WHERE ${VALID_LEASE}`),
-      deleteLeased: s(`DELETE FROM {p}_jobs WHERE ${VALID_LEASE}`),
-      moveRelease: s(`UPDATE {p}_jobs SET due_time = ?, lease_id = NULL, lease_expiration = NULL
-                      WHERE ${VALID_LEASE}`),
+      getLeased: s(`SELECT ${JOB_COLUMNS}, lease_id, lease_expiration FROM {p}_jobs
+                    WHERE job_id = ? AND lease_id = ? AND lease_expiration > ?`),
       deadFromLive: s(`INSERT INTO {p}_dead_jobs (${JOB_COLUMNS}, attempts, last_error, failed_at)
                        SELECT ?1, actor_type, actor_id, method, due_time, interval, cron,
                          CASE WHEN ?6 THEN NULL ELSE ttl END, CASE WHEN ?6 THEN NULL ELSE idempotency_key END,
@@ -211,74 +184,14 @@ export class JobStore {
   /** See `ActorProvider.fetchAndLeaseJobs`. */
   fetchAndLease(req: FetchAlarmsRequest): Promise<JobLease[]> {
     checkFetch("fetch jobs", req);
-    return this.#ctx.queue.enqueue(() => {
-      const now = this.#ctx.clock.now();
-      const deadline = now - req.healthCheckDeadlineMs;
-      const host = this.#s.hostHealth.get(req.hostId) as Row | undefined;
-      if (host === undefined || (host.last_health_check as number) < deadline) return [];
-
-      // Remaining capacity per type this host serves (Infinity when unlimited; none while draining).
-      const capacity = new Map<string, { remaining: number; idle: number | null }>();
-      for (const t of this.#s.hostTypes.all(req.hostId) as Row[]) {
-        const limit = t.concurrency_limit as number;
-        capacity.set(t.actor_type as string, {
-          remaining: host.draining !== 0 ? 0 : limit === 0 ? Infinity : limit - (t.active as number),
-          idle: t.idle_timeout_ms as number | null,
-        });
-      }
-
-      // Pick jobs in due order; decide placements in memory, write after the scan.
-      const picked: Row[] = [];
-      const placing = new Map<string, { row: Row; activatedAt: number }>();
-      const rows = this.#s.candidates.iterate(req.hostId, now + req.fetchAheadMs, now, deadline) as Iterable<Row>;
-      for (const row of rows) {
-        const key = `${row.actor_type as string}\u0000${row.actor_id as string}`;
-        if (row.placed_host !== req.hostId && !placing.has(key)) {
-          const cap = capacity.get(row.actor_type as string);
-          if (cap === undefined || cap.remaining <= 0) continue;
-          cap.remaining--;
-          placing.set(key, { row, activatedAt: Math.max(now, row.due_time as number) });
-        }
-        picked.push(row);
-        if (picked.length >= req.batchSize) break;
-      }
-
-      // Place unplaced actors (or actors of dead hosts) here; the delete trigger clears their leases.
-      for (const { row, activatedAt } of placing.values()) {
-        const type = row.actor_type as string;
-        this.#s.unplace.run(type, row.actor_id as string);
-        this.#s.place.run(type, row.actor_id as string, req.hostId, capacity.get(type)!.idle, activatedAt);
-      }
-
-      // Lease; the condition re-checks that the lease is still free.
-      const expiration = now + req.leaseDurationMs;
-      const leases: JobLease[] = [];
-      for (const row of picked) {
-        const leaseId = crypto.randomUUID();
-        if (this.#s.lease.run(leaseId, expiration, row.job_id as string, now).changes === 0) continue;
-        leases.push(toLease({ ...row, lease_id: leaseId }));
-      }
-      return leases;
-    });
+    return this.#leasing.fetch(req);
   }
 
   /** See `ActorProvider.renewJobLeases`. */
   renew(req: RenewJobLeasesRequest): Promise<JobLease[]> {
     checkRenew("renew job leases", req);
-    const leases = req.leases?.map((l) => ({ jobId: String(l?.jobId), leaseId: String(l?.leaseId) }));
-    return this.#ctx.queue.enqueue(() => {
-      const now = this.#ctx.clock.now();
-      const expiration = now + req.leaseDurationMs;
-      if (leases === undefined) {
-        return (this.#s.renewAll.all(expiration, now, req.hostId) as Row[]).map(toLease).sort(byDue);
-      }
-      const renewed = new Map<string, JobLease>();
-      for (const lease of leases) {
-        const row = this.#s.renewOne.get(expiration, now, req.hostId, lease.jobId, lease.leaseId) as Row | undefined;
-        if (row !== undefined) renewed.set(row.job_id as string, toLease(row));
-      }
-      return [...renewed.values()].sort(byDue);
-    });
+    const leases = req.leases?.map((l) => ({ id: String(l?.jobId), leaseId: String(l?.leaseId) }));
+    return this.#leasing.renew(req.hostId, req.leaseDurationMs, leases);
   }
 
   /** The job if `lease` is valid; `JobNotFoundError` otherwise. */
@@ -297,9 +210,9 @@ export class JobStore {
     const dueTime = next?.dueTime;
     return this.#ctx.queue.enqueue(() => {
       const now = this.#ctx.clock.now();
-      const { changes } = dueTime === undefined
-        ? this.#s.deleteLeased.run(lease.jobId, lease.leaseId, now)
-        : this.#s.moveRelease.run(dueTime, lease.jobId, lease.leaseId, now);
+      const changes = dueTime === undefined
+        ? this.#leasing.deleteLeased(ref(lease), now)
+        : this.#leasing.move(ref(lease), now, dueTime);
       if (changes === 0) throw leaseLost("complete", lease);
     });
   }
@@ -311,9 +224,7 @@ export class JobStore {
     const dueTime = update.dueTime;
     return this.#ctx.queue.enqueue(() => {
       const now = this.#ctx.clock.now();
-      if (this.#s.moveRelease.run(dueTime, lease.jobId, lease.leaseId, now).changes === 0) {
-        throw leaseLost("release", lease);
-      }
+      if (this.#leasing.move(ref(lease), now, dueTime) === 0) throw leaseLost("release", lease);
     });
   }
 
@@ -328,8 +239,8 @@ export class JobStore {
       if (nextDue !== undefined) this.#checkIdFree("dead-letter job", deadJobId);
       const repeating = nextDue === undefined ? 0 : 1;
       this.#s.deadFromLive.run(deadJobId, attempts, lastError, failedAt, lease.jobId, repeating);
-      if (nextDue === undefined) this.#s.deleteLeased.run(lease.jobId, lease.leaseId, now);
-      else this.#s.moveRelease.run(nextDue, lease.jobId, lease.leaseId, now);
+      if (nextDue === undefined) this.#leasing.deleteLeased(ref(lease), now);
+      else this.#leasing.move(ref(lease), now, nextDue);
     });
   }
 
@@ -376,12 +287,8 @@ function toLease(row: Row): JobLease {
   };
 }
 
-function byDue(a: JobLease, b: JobLease): number {
-  return a.dueTime - b.dueTime || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
-}
-
-function byCreation(a: JobRecord, b: JobRecord): number {
-  return a.createdAt - b.createdAt || (a.jobId < b.jobId ? -1 : a.jobId > b.jobId ? 1 : 0);
+function ref(lease: JobLease): LeaseRef {
+  return { id: lease.jobId, leaseId: lease.leaseId };
 }
 
 function leaseLost(action: string, lease: JobLease): JobNotFoundError {
