@@ -176,6 +176,7 @@ export class LocalHost implements AsyncDisposable {
       peers: this.#pool,
       cache,
       maxRequestBodySizeBytes: o.maxRequestBodySizeBytes,
+      running: () => this.#state === "running" || this.#state === "stopping",
     });
     this.#streamSessions = new StreamSessions({
       invoker,

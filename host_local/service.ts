@@ -30,23 +30,19 @@ import type {
 import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
 import { type Codec, decodePayload, encodePayload } from "../_internal/codec.ts";
 import { raceSignal } from "../_internal/delay.ts";
-import { checkInt, checkName, checkOptions, checkSignal } from "../_internal/validate.ts";
-import {
-  ActorNotHostedError,
-  HostNotRunningError,
-  isFrancisError,
-  ReadOnlyError,
-  ReentrantCallError,
-} from "../errors.ts";
+import { checkName } from "../_internal/validate.ts";
+import { ActorNotHostedError, ReentrantCallError } from "../errors.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { Invoker } from "./invoker.ts";
-import { checkMethod, checkTarget, checkType } from "./names.ts";
+import { checkMethod, checkTarget } from "./names.ts";
 import { BUILTIN_ACCESS, type BuiltInAccess, type BuiltInCallOptions } from "./builtin.ts";
 import { alarmInfoFromRecord, resolveAlarm } from "./alarm_options.ts";
 import { LocalActorClient } from "./client.ts";
 import { LocalJobService } from "./job_service.ts";
-import { checkStreamOptions, type StreamInvoker } from "./stream_invoker.ts";
+import type { StreamInvoker } from "./stream_invoker.ts";
+import { beginCall, checkCallTarget, refuseReadOnly } from "./call_context.ts";
+import { LocalStateService } from "./state_service.ts";
 
 /** What the service needs from its host. */
 export interface ServiceDeps {
@@ -79,6 +75,7 @@ export class LocalActorService implements ActorService {
   readonly [BUILTIN_ACCESS]: BuiltInAccess;
 
   readonly #jobs: LocalJobService;
+  readonly #state: LocalStateService;
 
   constructor(deps: ServiceDeps) {
     this.#d = deps;
@@ -89,6 +86,7 @@ export class LocalActorService implements ActorService {
       jobDispatched: deps.jobDispatched,
     };
     this.#jobs = new LocalJobService(jobDeps);
+    this.#state = new LocalStateService(deps);
     const internalJobs = new LocalJobService({ ...jobDeps, internal: true });
     this[BUILTIN_ACCESS] = Object.freeze({
       codec: deps.codec,
@@ -97,11 +95,11 @@ export class LocalActorService implements ActorService {
       peek: <R>(t: string, i: string, m: string, d?: unknown, o?: BuiltInCallOptions) =>
         this.#call<R>("peek", t, i, m, d, o, true),
       getState: async <T>(t: string, i: string, o?: CallOptions) =>
-        this.decode(await this.#getState(t, i, o, true)) as T,
+        this.decode(await this.#state.getStateEncoded(t, i, o, true)) as T,
       setState: async (t: string, i: string, state: unknown, o?: SetStateOptions) => {
-        await this.#setState(t, i, state, o, true);
+        await this.#state.setStateEncoded(t, i, state, o, true);
       },
-      deleteState: (t: string, i: string, o?: CallOptions) => this.#deleteState(t, i, o, true),
+      deleteState: (t: string, i: string, o?: CallOptions) => this.#state.deleteState(t, i, o, true),
       dispatch: (t: string, i: string, m: string, input?: unknown, o?: DispatchOptions) =>
         internalJobs.dispatch(t, i, m, input, o),
       getJob: (jobId: string, o?: CallOptions) => internalJobs.getJob(jobId, o),
@@ -113,25 +111,15 @@ export class LocalActorService implements ActorService {
     });
   }
 
-  /** Validates a target: reserved types are refused unless the call is internal (a built-in's). */
   #target(action: string, actorType: unknown, actorId: unknown, internal: boolean): void {
-    if (!internal) return checkTarget(action, actorType, actorId);
-    checkName(actorType, action, "actorType");
-    checkName(actorId, action, "actorId");
+    checkCallTarget(action, actorType, actorId, internal);
   }
 
   #begin(
     action: string,
     options: BuiltInCallOptions | undefined,
   ): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
-    const signal = checkSignal(checkOptions(options, action).signal, action);
-    if (!this.#d.running()) throw new HostNotRunningError(`Cannot ${action}: the host is not running`);
-    const turn = options?.detached === true ? undefined : currentTurn();
-    return { turn, signal: signal ?? turn?.signal };
-  }
-
-  #mutation(action: string, turn: AmbientTurn | undefined): void {
-    if (turn?.readOnly) throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
+    return beginCall(this.#d.running, action, options);
   }
 
   invoke<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
@@ -143,46 +131,11 @@ export class LocalActorService implements ActorService {
   }
 
   invokeStream(type: string, id: string, method: string, options?: StreamInvokeOptions): Promise<StreamResult> {
-    return this.#stream("invokeStream", type, id, method, options);
+    return this.#d.streams.call("invokeStream", type, id, method, options);
   }
 
   peekStream(type: string, id: string, method: string, options?: StreamInvokeOptions): Promise<StreamResult> {
-    return this.#stream("peekStream", type, id, method, options);
-  }
-
-  async #stream(
-    mode: "invokeStream" | "peekStream",
-    actorType: string,
-    actorId: string,
-    method: string,
-    options: StreamInvokeOptions | undefined,
-  ): Promise<StreamResult> {
-    const action = `${mode === "invokeStream" ? "invoke" : "peek"} actor stream`;
-    this.#target(action, actorType, actorId, false);
-    checkMethod(action, method);
-    const { contentType, body, activeOnly } = checkStreamOptions(action, options);
-    const { turn, signal } = this.#begin(action, options);
-    const key = actorKey(actorType, actorId);
-    if (turn !== undefined && turn.chain.includes(key)) {
-      throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
-    }
-    signal?.throwIfAborted();
-    // An abort after this point also cancels the response body, releasing the actor (local and forwarded alike).
-    return await raceSignal(
-      this.#d.streams.invoke({
-        actorType,
-        actorId,
-        method,
-        mode,
-        requestId: crypto.randomUUID(),
-        chain: turn?.chain ?? [],
-        activeOnly,
-        signal,
-        contentType,
-        body,
-      }),
-      signal,
-    );
+    return this.#d.streams.call("peekStream", type, id, method, options);
   }
 
   async #call<R>(
@@ -233,136 +186,34 @@ export class LocalActorService implements ActorService {
     return decodePayload(this.#d.codec, bytes);
   }
 
-  async getState<T = unknown>(actorType: string, actorId: string, options?: CallOptions): Promise<T> {
-    return this.decode(await this.getStateEncoded(actorType, actorId, options)) as T;
+  getState<T = unknown>(actorType: string, actorId: string, options?: CallOptions): Promise<T> {
+    return this.#state.getState<T>(actorType, actorId, options);
   }
 
   /** `getState` without decoding (used by clients to cache bytes). */
   getStateEncoded(actorType: string, actorId: string, options?: CallOptions): Promise<Uint8Array> {
-    return this.#getState(actorType, actorId, options, false);
+    return this.#state.getStateEncoded(actorType, actorId, options, false);
   }
 
-  async #getState(
-    actorType: string,
-    actorId: string,
-    options: CallOptions | undefined,
-    internal: boolean,
-  ): Promise<Uint8Array> {
-    this.#target("get state", actorType, actorId, internal);
-    const { signal } = this.#begin("get state", options);
-    return await raceSignal(this.#d.provider.getState(actorType, actorId), signal);
-  }
-
-  async setState(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<void> {
-    await this.setStateEncoded(actorType, actorId, state, options);
+  setState(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<void> {
+    return this.#state.setState(actorType, actorId, state, options);
   }
 
   /** `setState` that resolves with the stored bytes (used by clients to cache them). */
   setStateEncoded(actorType: string, actorId: string, state: unknown, options?: SetStateOptions): Promise<Uint8Array> {
-    return this.#setState(actorType, actorId, state, options, false);
-  }
-
-  async #setState(
-    actorType: string,
-    actorId: string,
-    state: unknown,
-    options: SetStateOptions | undefined,
-    internal: boolean,
-  ): Promise<Uint8Array> {
-    const action = "set state";
-    this.#target(action, actorType, actorId, internal);
-    const ttlMs = options?.ttlMs === undefined ? undefined : checkInt(options.ttlMs, action, "ttlMs", 1);
-    const { turn, signal } = this.#begin(action, options);
-    if (!internal) this.#mutation(action, turn);
-    const data = encodePayload(this.#d.codec, state, "state");
-    signal?.throwIfAborted();
-    const fenceHostId = this.#fence(turn, actorType, actorId);
-    await raceSignal(
-      this.#fenced(this.#d.provider.setState({ actorType, actorId, data, ttlMs, fenceHostId }), fenceHostId, turn),
-      signal,
-    );
-    return data;
-  }
-
-  /**
-   * An actor writing its own state from its turn is fenced by this host's ID:
-   * if its placement moved (this host was declared dead), the write is refused.
-   */
-  #fence(turn: AmbientTurn | undefined, actorType: string, actorId: string): string | undefined {
-    return turn !== undefined && turn.actorKey === actorKey(actorType, actorId) ? this.#d.hostId() : undefined;
-  }
-
-  /** A refused fenced write means this activation is stale: it halts after its turn. */
-  async #fenced(write: Promise<void>, fenceHostId: string | undefined, turn: AmbientTurn | undefined): Promise<void> {
-    try {
-      await write;
-    } catch (err) {
-      if (fenceHostId !== undefined && isFrancisError(err, "placement_lost")) {
-        const act = this.#d.table.get(turn!.actorKey);
-        if (act !== undefined) act.deferredHalt = true;
-        this.#d.logger.warn("Actor lost its placement; halting this activation", { actor: turn!.actorKey });
-      }
-      throw err;
-    }
+    return this.#state.setStateEncoded(actorType, actorId, state, options, false);
   }
 
   deleteState(actorType: string, actorId: string, options?: CallOptions): Promise<void> {
-    return this.#deleteState(actorType, actorId, options, false);
+    return this.#state.deleteState(actorType, actorId, options, false);
   }
 
-  async #deleteState(
-    actorType: string,
-    actorId: string,
-    options: CallOptions | undefined,
-    internal: boolean,
-  ): Promise<void> {
-    this.#target("delete state", actorType, actorId, internal);
-    const { turn, signal } = this.#begin("delete state", options);
-    if (!internal) this.#mutation("delete state", turn);
-    const fenceHostId = this.#fence(turn, actorType, actorId);
-    await raceSignal(
-      this.#fenced(this.#d.provider.deleteState(actorType, actorId, { fenceHostId }), fenceHostId, turn),
-      signal,
-    );
+  listStates<T = unknown>(actorType: string, options?: ListStatesOptions): Promise<StateList<T>> {
+    return this.#state.listStates<T>(actorType, options);
   }
 
-  async listStates<T = unknown>(actorType: string, options?: ListStatesOptions): Promise<StateList<T>> {
-    const action = "list states";
-    checkType(action, actorType);
-    const limit = checkInt(options?.limit ?? 100, action, "limit", 1, 1_000);
-    const after = options?.after;
-    if (after !== undefined && typeof after !== "string") {
-      throw new TypeError(`Cannot ${action}: after must be a string`);
-    }
-    const includeData = options?.includeData ?? false;
-    if (typeof includeData !== "boolean") throw new TypeError(`Cannot ${action}: includeData must be a boolean`);
-    const { signal } = this.#begin(action, options);
-    const page = await raceSignal(this.#d.provider.listStates({ actorType, after, limit, includeData }), signal);
-    const states = page.entries.map((e): StateEntry<T> =>
-      includeData && e.data !== undefined
-        ? { actorId: e.actorId, data: decodePayload(this.#d.codec, e.data) as T }
-        : { actorId: e.actorId }
-    );
-    const last = states.at(-1);
-    return { states, hasMore: page.hasMore, nextAfter: page.hasMore && last ? last.actorId : undefined };
-  }
-
-  async *listAllStates<T = unknown>(
-    actorType: string,
-    options?: ListAllStatesOptions,
-  ): AsyncIterableIterator<StateEntry<T>> {
-    const pageSize = checkInt(options?.pageSize ?? 100, "list states", "pageSize", 1, 1_000);
-    let after: string | undefined;
-    do {
-      const page: StateList<T> = await this.listStates<T>(actorType, {
-        includeData: options?.includeData,
-        limit: pageSize,
-        after,
-        signal: options?.signal,
-      });
-      yield* page.states;
-      after = page.nextAfter;
-    } while (after !== undefined);
+  listAllStates<T = unknown>(actorType: string, options?: ListAllStatesOptions): AsyncIterableIterator<StateEntry<T>> {
+    return this.#state.listAllStates<T>(actorType, options);
   }
 
   async getAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<AlarmInfo> {
@@ -379,7 +230,7 @@ export class LocalActorService implements ActorService {
     checkName(name, action, "name");
     const props = resolveAlarm(alarm, this.#d.codec, Date.now());
     const { turn, signal } = this.#begin(action, alarm);
-    this.#mutation(action, turn);
+    refuseReadOnly(action, turn);
     signal?.throwIfAborted();
     await raceSignal(this.#d.provider.setAlarm(actorType, actorId, name, props), signal);
     this.#d.alarmSet(props.dueTime);
@@ -389,7 +240,7 @@ export class LocalActorService implements ActorService {
     checkTarget("delete alarm", actorType, actorId);
     checkName(name, "delete alarm", "name");
     const { turn, signal } = this.#begin("delete alarm", options);
-    this.#mutation("delete alarm", turn);
+    refuseReadOnly("delete alarm", turn);
     await raceSignal(this.#d.provider.deleteAlarm(actorType, actorId, name), signal);
   }
 

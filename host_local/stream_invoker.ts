@@ -7,7 +7,10 @@
  */
 
 import type { StreamInvokeOptions, StreamResult } from "../actor/types.ts";
-import { isFrancisError } from "../errors.ts";
+import { isFrancisError, ReentrantCallError } from "../errors.ts";
+import { raceSignal } from "../_internal/delay.ts";
+import { beginCall, checkCallTarget } from "./call_context.ts";
+import { checkMethod } from "./names.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { Invoker } from "./invoker.ts";
 import type { PeerPool } from "./peer_pool.ts";
@@ -55,6 +58,8 @@ export interface StreamInvokerDeps {
   peers: PeerPool;
   cache: PlacementCache;
   maxRequestBodySizeBytes: number;
+  /** Whether the host's service is usable. */
+  running(): boolean;
 }
 
 /**
@@ -101,6 +106,45 @@ export class StreamInvoker {
 
   constructor(deps: StreamInvokerDeps) {
     this.#d = deps;
+  }
+
+  /**
+   * `service.invokeStream`/`peekStream`: validates, applies the ambient turn
+   * (default signal, re-entrancy) and delivers the call.
+   */
+  async call(
+    mode: "invokeStream" | "peekStream",
+    actorType: string,
+    actorId: string,
+    method: string,
+    options: StreamInvokeOptions | undefined,
+  ): Promise<StreamResult> {
+    const action = `${mode === "invokeStream" ? "invoke" : "peek"} actor stream`;
+    checkCallTarget(action, actorType, actorId, false);
+    checkMethod(action, method);
+    const { contentType, body, activeOnly } = checkStreamOptions(action, options);
+    const { turn, signal } = beginCall(this.#d.running, action, options);
+    const key = actorKey(actorType, actorId);
+    if (turn !== undefined && turn.chain.includes(key)) {
+      throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
+    }
+    signal?.throwIfAborted();
+    // An abort after this point also cancels the response body, releasing the actor (local and forwarded alike).
+    return await raceSignal(
+      this.invoke({
+        actorType,
+        actorId,
+        method,
+        mode,
+        requestId: crypto.randomUUID(),
+        chain: turn?.chain ?? [],
+        activeOnly,
+        signal,
+        contentType,
+        body,
+      }),
+      signal,
+    );
   }
 
   /** Delivers the call once; resolves when the actor's handler returned. */
