@@ -95,6 +95,7 @@ export class JobScheduler {
     this.#fetcher = jobFetcher(deps, {
       enqueue: (lease) => this.#enqueue(lease),
       known: (id) => this.#pending.has(id),
+      queued: () => this.#pending.size,
     });
   }
 

@@ -43,6 +43,12 @@ export interface FetchSettings {
 export interface LeaseFetcherOptions<L> extends FetchSettings {
   /** What is leased, for log messages: `"alarm"` or `"job"`. */
   noun: string;
+  /**
+   * Whether fetches grow while they come back full (jobs: throughput). Alarms
+   * keep `batchSize`: on a synchronous store (SQLite) one large fetch holds the
+   * event loop and delays the timers of alarms already due.
+   */
+  growBatch: boolean;
   /** `fetchAndLeaseAlarms` or `fetchAndLeaseJobs`. */
   fetch(req: FetchAlarmsRequest): Promise<L[]>;
   /** `renewAlarmLeases` or `renewJobLeases`, for every lease of the host. */
@@ -81,6 +87,8 @@ export class LeaseFetcher<L> {
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #renewTimer: ReturnType<typeof setInterval> | undefined;
   #soonTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Whether a fetch since the last renewal leased something, or may have (it failed). */
+  #leasedSinceRenew = true;
   #soonQueued = false;
   #fetching: Promise<void> | undefined;
   #fetchAgain = false;
@@ -166,6 +174,7 @@ export class LeaseFetcher<L> {
         if (this.#stopped || o.draining()) return;
         this.#fetchAgain = false;
         const batchSize = Math.max(this.#batch, o.batchSize);
+        this.#leasedSinceRenew = true; // until the answer shows otherwise
         const leases = await o.fetch({
           hostId: o.hostId(),
           healthCheckDeadlineMs: o.healthCheckDeadlineMs,
@@ -173,10 +182,11 @@ export class LeaseFetcher<L> {
           batchSize,
           leaseDurationMs: o.leaseDurationMs,
         });
+        if (leases.length === 0) this.#leasedSinceRenew = false;
         for (const lease of leases) o.enqueue(lease);
         fetched += leases.length;
         const full = leases.length >= batchSize;
-        this.#batch = full ? Math.min(MAX_BATCH, Math.max(batchSize * 2, o.batchSize)) : 0;
+        this.#batch = full && o.growBatch ? Math.min(MAX_BATCH, Math.max(batchSize * 2, o.batchSize)) : 0;
         if (!full || (o.queued?.() ?? fetched) >= MAX_QUEUED) return;
       }
     } catch (err) {
@@ -187,10 +197,15 @@ export class LeaseFetcher<L> {
   async #renew(): Promise<void> {
     if (this.#stopped) return;
     const o = this.#o;
+    // Nothing held, and no fetch since the last renewal that could have leased something unseen (a fetch that
+    // failed may have leased rows whose answer was lost): an idle host skips the round trip.
+    if (o.queued !== undefined && o.queued() === 0 && !this.#leasedSinceRenew) return;
+    this.#leasedSinceRenew = false;
     try {
       const leases = await o.renew({ hostId: o.hostId(), leaseDurationMs: o.leaseDurationMs });
       for (const lease of leases) if (!o.known(o.idOf(lease))) o.enqueue(lease);
     } catch (err) {
+      this.#leasedSinceRenew = true;
       o.logger.warn(`Cannot renew ${o.noun} leases`, { err: errorMessage(err) });
     }
   }
@@ -216,6 +231,7 @@ export function alarmFetcher(
     ...deps,
     ...hooks,
     noun: "alarm",
+    growBatch: false,
     fetch: (req) => provider.fetchAndLeaseAlarms(req),
     renew: (req) => provider.renewAlarmLeases(req),
     idOf: (lease) => lease.alarmId,
@@ -239,6 +255,7 @@ export function jobFetcher(
     ...deps,
     ...hooks,
     noun: "job",
+    growBatch: true,
     fetch: (req) => provider.fetchAndLeaseJobs(req),
     renew: (req) => provider.renewJobLeases(req),
     idOf: (lease) => lease.jobId,
