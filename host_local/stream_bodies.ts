@@ -73,6 +73,8 @@ export interface LimitedBody {
   readonly stream: ReadableStream<Uint8Array>;
   /** Set once the body went over the bound. */
   readonly tooLarge: PayloadTooLargeError | undefined;
+  /** Cancels the source (the turn ended): a body the actor did not read to the end is released. */
+  release(reason?: unknown): void;
 }
 
 /**
@@ -119,6 +121,10 @@ export function limitBody(source: ReadableStream<Uint8Array>, maxBytes: number):
     stream,
     get tooLarge() {
       return state.tooLarge;
+    },
+    release(reason) {
+      if (reader === undefined && source.locked) return;
+      (reader ?? source).cancel(reason).catch(() => {});
     },
   };
 }

@@ -155,7 +155,7 @@ export class StreamInvoker {
         const limited = limitBody(toBodyStream(call.body), this.#d.maxRequestBodySizeBytes);
         return await runStreamTurn(
           this.#d,
-          { ...call, body: limited.stream, tooLarge: () => limited.tooLarge },
+          { ...call, body: limited.stream, tooLarge: () => limited.tooLarge, onEnd: () => limited.release() },
           where.act,
         );
       }

@@ -28,7 +28,8 @@ class BodyFeed {
   readonly stream: ReadableStream<Uint8Array>;
   tooLarge: PayloadTooLargeError | undefined;
   #controller!: ReadableStreamDefaultController<Uint8Array>;
-  #wake: (() => void) | undefined;
+  /** Every push waiting for room (several chunks may be unanswered at once). */
+  readonly #waiting = new Set<() => void>();
   #total = 0;
   #stopped = false;
   readonly #max: number;
@@ -46,9 +47,9 @@ class BodyFeed {
   }
 
   #notify(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
+    const waiting = [...this.#waiting];
+    this.#waiting.clear();
+    for (const wake of waiting) wake();
   }
 
   /** Queues bytes; resolves `false` once the actor stopped reading. Throws `PayloadTooLargeError` over the bound. */
@@ -66,10 +67,11 @@ class BodyFeed {
     if (end) {
       this.#stopped = true;
       this.#controller.close();
+      this.#notify();
       return true;
     }
     while (!this.#stopped && (this.#controller.desiredSize ?? 0) <= 0) {
-      await new Promise<void>((resolve) => this.#wake = resolve);
+      await new Promise<void>((resolve) => this.#waiting.add(resolve));
     }
     return !this.#stopped;
   }
