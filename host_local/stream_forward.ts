@@ -16,7 +16,14 @@
 import type { StreamResult } from "../actor/types.ts";
 import { DecodeError, isFrancisError, TransportError } from "../errors.ts";
 import type { PeerLink } from "../transport/types.ts";
-import { decodeOpenAnswer, encodeStreamMessage, STREAM_CHUNK_BYTES, type StreamOpen } from "./stream_protocol.ts";
+import {
+  decodeOpenAnswer,
+  encodeStreamMessage,
+  STREAM_CHUNK_BYTES,
+  type StreamMessage,
+  type StreamOpen,
+} from "./stream_protocol.ts";
+import { delay } from "../_internal/delay.ts";
 import { type BodyInit, toBodyStream } from "./stream_bodies.ts";
 
 const encoder = new TextEncoder();
@@ -37,8 +44,10 @@ export async function forwardStream(
   signal: AbortSignal | undefined,
 ): Promise<StreamResult> {
   const id = open.streamId;
-  const send = (msg: Parameters<typeof encodeStreamMessage>[0], s?: AbortSignal) =>
-    link.request(encodeStreamMessage(msg), s === undefined ? undefined : { signal: s });
+  const send = (msg: StreamMessage, s?: AbortSignal) =>
+    msg.op === "open"
+      ? link.request(encodeStreamMessage(msg), s === undefined ? undefined : { signal: s })
+      : sendPastOverload(link, encodeStreamMessage(msg));
   let inline: Uint8Array | undefined = typeof body === "string"
     ? encoder.encode(body)
     : body instanceof ReadableStream
@@ -124,6 +133,27 @@ export async function forwardStream(
   return { contentType, body: result };
 }
 
+/** Retries of one stream message refused with `OverloadedError` before giving up. */
+const OVERLOAD_RETRIES = 50;
+const MAX_OVERLOAD_WAIT_MS = 1_000;
+
+/**
+ * Sends a message of an open stream, resending it while the owner refuses it
+ * with `OverloadedError` (its inbound limit was full): a refused message never
+ * reached the stream, so sending it again is safe, and busy short calls from
+ * this host must not break a stream whose handler already ran.
+ */
+async function sendPastOverload(link: PeerLink, body: Uint8Array): Promise<Uint8Array> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await link.request(body);
+    } catch (err) {
+      if (!isFrancisError(err, "overloaded") || attempt >= OVERLOAD_RETRIES) throw err;
+      await delay(Math.min(err.retryAfterMs ?? 100, MAX_OVERLOAD_WAIT_MS));
+    }
+  }
+}
+
 /** Request-body chunks sent and not yet answered (the owner answers once its queue has room). */
 const CHUNKS_IN_FLIGHT = 3;
 
@@ -133,7 +163,7 @@ const CHUNKS_IN_FLIGHT = 3;
  * it awaits room); `stop` cancels the source.
  */
 function pumpBody(
-  send: (msg: Parameters<typeof encodeStreamMessage>[0]) => Promise<Uint8Array>,
+  send: (msg: StreamMessage) => Promise<Uint8Array>,
   streamId: string,
   source: ReadableStream<Uint8Array>,
 ): { stop(reason: unknown): void } {
