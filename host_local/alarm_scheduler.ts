@@ -4,9 +4,9 @@
  * 1. **Lease.** Every `alarmsPollIntervalMs` (and soon after a local
  *    `setAlarm` due within the fetch-ahead window) the host leases alarms due
  *    within `alarmsFetchAheadMs`, `alarmsFetchBatchSize` at a time; a full
- *    batch is followed at once by another fetch of twice the size (up to
- *    1,000), up to an in-memory cap, so a burst of due alarms is not throttled
- *    by the poll interval (`lease_fetcher.ts`, shared with jobs).
+ *    batch is followed at once by another fetch of the same size (only jobs
+ *    grow theirs), up to an in-memory cap, so a burst of due alarms is not
+ *    throttled by the poll interval (`lease_fetcher.ts`, shared with jobs).
  * 2. **Wait.** Each lease waits on one shared timer queue and fires at its due
  *    time. Far-future alarms stay in the store.
  * 3. **Run.** Confirm the actor is placed here, take an exclusive turn,
@@ -27,25 +27,19 @@
  * @module
  */
 
-import type { ActorProvider, AlarmLease, AlarmRecord } from "../providers/types.ts";
+import type { AlarmLease, AlarmRecord } from "../providers/types.ts";
 import { type Codec, decodePayload } from "../_internal/codec.ts";
 import { addInterval, type Interval, parseInterval } from "../_internal/iso_duration.ts";
 import { TimerQueue } from "../_internal/timer_queue.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { isFrancisError } from "../errors.ts";
-import { actorKey, type ActorTable } from "./actor_table.ts";
-import type { ActorRegistry } from "./registry.ts";
-import { ownActivation, runTimedHandler, type TimedRun } from "./job_turns.ts";
+import { actorKey } from "./actor_table.ts";
+import { type JobTurnDeps, ownActivation, retryDelayMs, runTimedHandler, type TimedRun } from "./job_turns.ts";
 import { alarmFetcher, type FetchSettings, type LeaseFetcher } from "./lease_fetcher.ts";
 
 /** What the scheduler needs from its host (the fetch settings, as for jobs, plus its actors). */
-export interface AlarmSchedulerDeps extends FetchSettings {
-  provider: ActorProvider;
-  table: ActorTable;
-  registry: ActorRegistry;
+export interface AlarmSchedulerDeps extends JobTurnDeps, FetchSettings {
   codec: Codec;
-  /** Remote topology: a run longer than this is a failed attempt (API.md §9.4). `undefined`: no limit. */
-  executionTimeoutMs?: number;
 }
 
 interface Pending {
@@ -247,8 +241,7 @@ export class AlarmScheduler {
       return;
     }
     if (p.attempts < options.maxAttempts) {
-      const factor = Math.min(1.5 ** (p.attempts - 1), 10) * (0.9 + Math.random() * 0.2);
-      const due = Date.now() + options.initialRetryDelayMs * factor;
+      const due = Date.now() + retryDelayMs(p.attempts, options.initialRetryDelayMs);
       this.#timers.schedule(p.lease.alarmId, due, () => this.#launch(p));
       return;
     }

@@ -8,7 +8,7 @@
 
 import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
 import { checkName, checkOptions, checkSignal } from "../_internal/validate.ts";
-import { HostNotRunningError, ReadOnlyError } from "../errors.ts";
+import { HostNotRunningError, ReadOnlyError, ReentrantCallError } from "../errors.ts";
 import type { BuiltInCallOptions } from "./builtin.ts";
 import { checkTarget } from "./names.ts";
 
@@ -59,4 +59,20 @@ export function beginCall(
  */
 export function refuseReadOnly(action: string, turn: AmbientTurn | undefined): void {
   if (turn?.readOnly) throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
+}
+
+/**
+ * Refuses a call to `key` (an actor key) while that actor waits in the ambient
+ * turn's call chain (a re-entrant call would deadlock).
+ *
+ * @example
+ * ```ts
+ * import { refuseReentrant } from "./call_context.ts";
+ * refuseReentrant("invoke actor", undefined, "counter/c1"); // ok outside a turn
+ * ```
+ */
+export function refuseReentrant(action: string, turn: AmbientTurn | undefined, key: string): void {
+  if (turn !== undefined && turn.chain.includes(key)) {
+    throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
+  }
 }

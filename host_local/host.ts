@@ -184,22 +184,16 @@ export class LocalHost implements AsyncDisposable {
       admit: (msg) => invoker.admit(msg),
       maxRequestBodySizeBytes: o.maxRequestBodySizeBytes,
     });
-    this.#scheduler = new AlarmScheduler({
+    const scheduling = {
       ...common,
       logger: o.logger,
       pollIntervalMs: o.alarmsPollIntervalMs,
       fetchAheadMs: o.alarmsFetchAheadMs,
       batchSize: o.alarmsFetchBatchSize,
       leaseDurationMs: o.alarmsLeaseDurationMs,
-    });
-    this.#jobs = new JobScheduler({
-      ...common,
-      logger: o.logger,
-      pollIntervalMs: o.alarmsPollIntervalMs,
-      fetchAheadMs: o.alarmsFetchAheadMs,
-      batchSize: o.alarmsFetchBatchSize,
-      leaseDurationMs: o.alarmsLeaseDurationMs,
-    });
+    };
+    this.#scheduler = new AlarmScheduler(scheduling);
+    this.#jobs = new JobScheduler(scheduling);
     this.#service = new LocalActorService({
       running: () => this.#state === "running" || this.#state === "stopping",
       codec: o.codec,

@@ -61,8 +61,8 @@ export interface InvokerDeps {
   healthCheckDeadlineMs: number;
 }
 
-/** Codes that get one transparent retry. */
-const RETRYABLE_CODES = new Set([
+/** Codes that get one transparent retry (after dropping the cached placement). */
+export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
   "actor_halted",
   "actor_not_hosted",
   "retry_later",

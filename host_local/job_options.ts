@@ -2,9 +2,6 @@
  * Validation of `DispatchOptions` (API.md §10.1), the schedule of repeating
  * jobs (§10.1, §10.2), UUIDv7 job IDs and the public `JobInfo`.
  *
- * `DispatchOptions`, `JobInfo` and `JobStatus` are declared here until they
- * move to `actor/types.ts`; the shapes are those of API.md §10.
- *
  * @module
  */
 
@@ -13,8 +10,6 @@ import type { DispatchJobRequest, JobRecord } from "../providers/types.ts";
 import { addInterval, type Interval, parseInterval } from "../_internal/iso_duration.ts";
 import { checkInt, checkName, checkTime } from "../_internal/validate.ts";
 import { parseCron } from "./cron.ts";
-
-export type { DispatchOptions, JobFailure, JobInfo, JobStatus } from "../actor/types.ts";
 
 /** The schedule part of a {@linkcode DispatchJobRequest}. */
 export type DispatchSchedule = Pick<DispatchJobRequest, "dueTime" | "interval" | "cron" | "ttl" | "idempotencyKey">;

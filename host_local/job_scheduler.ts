@@ -24,18 +24,17 @@
  * @module
  */
 
-import type { TurnKind } from "../actor/types.ts";
+import type { Actor, JobFailure } from "../actor/types.ts";
 import type { JobLease, JobRecord } from "../providers/types.ts";
 import { type Codec, decodePayload } from "../_internal/codec.ts";
 import { TimerQueue } from "../_internal/timer_queue.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { isFrancisError } from "../errors.ts";
 import { type Activation, actorKey } from "./actor_table.ts";
-import { type JobFailure, nextOccurrence, uuidv7 } from "./job_options.ts";
+import { nextOccurrence, uuidv7 } from "./job_options.ts";
 import {
   type CapacityGroup,
   CapacityGroups,
-  type JobActor,
   type JobTurnDeps,
   liveActivation,
   notifyJobFailed,
@@ -186,7 +185,7 @@ export class JobScheduler {
       await d.provider.releaseLeasedJob(p.lease, { dueTime: p.lease.dueTime }).catch(() => {});
       return {};
     }
-    let instance: JobActor;
+    let instance: Actor;
     try {
       instance = act.instance ?? await act.ready;
       await act.lock.acquire(false);
@@ -204,7 +203,7 @@ export class JobScheduler {
       return {};
     }
     const ctx = d.table.beginTurn(act, {
-      kind: "job" as TurnKind,
+      kind: "job",
       requestId: `${lease.jobId}|${lease.dueTime}`,
       readOnly: false,
       attempt: p.attempts + 1,

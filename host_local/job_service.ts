@@ -11,22 +11,15 @@
  * @module
  */
 
-import type { CallOptions } from "../actor/types.ts";
-import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
+import type { CallOptions, DispatchOptions, JobInfo } from "../actor/types.ts";
 import { type Codec, encodePayload } from "../_internal/codec.ts";
 import { raceSignal } from "../_internal/delay.ts";
-import { checkName, checkOptions, checkSignal } from "../_internal/validate.ts";
-import { HostNotRunningError, JobNotFoundError, ReadOnlyError } from "../errors.ts";
+import { checkName } from "../_internal/validate.ts";
+import { JobNotFoundError } from "../errors.ts";
 import type { ActorProvider, JobRecord } from "../providers/types.ts";
-import { checkMethod, checkTarget, checkType } from "./names.ts";
-import {
-  createdAtFromUuidv7,
-  type DispatchOptions,
-  type JobInfo,
-  jobInfoFromRecord,
-  resolveDispatch,
-  uuidv7,
-} from "./job_options.ts";
+import { beginCall, checkCallTarget, refuseReadOnly } from "./call_context.ts";
+import { checkMethod, checkType } from "./names.ts";
+import { createdAtFromUuidv7, jobInfoFromRecord, resolveDispatch, uuidv7 } from "./job_options.ts";
 
 /** What the job service needs from its host. */
 export interface JobServiceDeps {
@@ -65,26 +58,6 @@ export class LocalJobService {
     this.#d = deps;
   }
 
-  #begin(action: string, options: CallOptions | undefined): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
-    const signal = checkSignal(checkOptions(options, action).signal, action);
-    if (!this.#d.running()) throw new HostNotRunningError(`Cannot ${action}: the host is not running`);
-    const turn = currentTurn();
-    return { turn, signal: signal ?? turn?.signal };
-  }
-
-  #mutation(action: string, turn: AmbientTurn | undefined): void {
-    if (turn?.readOnly && this.#d.internal !== true) {
-      throw new ReadOnlyError(`Cannot ${action}: the current turn is read-only`);
-    }
-  }
-
-  /** Validates a target; reserved types are refused unless the service is internal. */
-  #target(action: string, actorType: unknown, actorId: unknown): void {
-    if (this.#d.internal !== true) return checkTarget(action, actorType, actorId);
-    checkName(actorType, action, "actorType");
-    checkName(actorId, action, "actorId");
-  }
-
   /** Stores a job (or finds the live one holding `idempotencyKey`) and resolves with its ID. */
   async dispatch(
     actorType: string,
@@ -94,14 +67,14 @@ export class LocalJobService {
     options?: DispatchOptions,
   ): Promise<string> {
     const action = "dispatch job";
-    this.#target(action, actorType, actorId);
+    checkCallTarget(action, actorType, actorId, this.#d.internal === true);
     if (this.#d.internal !== true) checkMethod(action, method);
     else if (typeof method !== "string") throw new TypeError(`Cannot ${action}: method must be a string`);
     const jobId = uuidv7();
     const createdAt = createdAtFromUuidv7(jobId);
     const schedule = resolveDispatch(options, createdAt);
-    const { turn, signal } = this.#begin(action, options);
-    this.#mutation(action, turn);
+    const { turn, signal } = beginCall(this.#d.running, action, options);
+    if (!this.#d.internal) refuseReadOnly(action, turn);
     const data = input === undefined ? undefined : encodePayload(this.#d.codec, input, "job input");
     signal?.throwIfAborted();
     const res = await raceSignal(
@@ -115,14 +88,14 @@ export class LocalJobService {
   /** A live or dead-lettered job. `JobNotFoundError` if there is none (or, with `owner`, it is another actor's). */
   async getJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<JobInfo> {
     checkName(jobId, "get job", "jobId");
-    const { signal } = this.#begin("get job", options);
+    const { signal } = beginCall(this.#d.running, "get job", options);
     return jobInfoFromRecord(await this.#read("get job", jobId, signal, owner));
   }
 
   /** The actor's live and dead-lettered jobs, by `createdAt`. */
   async listJobs(actorType: string, actorId: string, options?: CallOptions): Promise<JobInfo[]> {
-    this.#target("list jobs", actorType, actorId);
-    const { signal } = this.#begin("list jobs", options);
+    checkCallTarget("list jobs", actorType, actorId, this.#d.internal === true);
+    const { signal } = beginCall(this.#d.running, "list jobs", options);
     const recs = await raceSignal(this.#d.provider.listJobs(actorType, actorId), signal);
     return recs.map(jobInfoFromRecord);
   }
@@ -131,8 +104,8 @@ export class LocalJobService {
   async cancelJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<void> {
     const action = "cancel job";
     checkName(jobId, action, "jobId");
-    const { turn, signal } = this.#begin(action, options);
-    this.#mutation(action, turn);
+    const { turn, signal } = beginCall(this.#d.running, action, options);
+    if (!this.#d.internal) refuseReadOnly(action, turn);
     const rec = await this.#read(action, jobId, signal, owner);
     if (rec.status === "dead-lettered") throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" is dead-lettered`);
     await raceSignal(this.#d.provider.cancelJob(jobId), signal);
@@ -142,8 +115,8 @@ export class LocalJobService {
   async retryJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<string> {
     const action = "retry job";
     checkName(jobId, action, "jobId");
-    const { turn, signal } = this.#begin(action, options);
-    this.#mutation(action, turn);
+    const { turn, signal } = beginCall(this.#d.running, action, options);
+    if (!this.#d.internal) refuseReadOnly(action, turn);
     const rec = await this.#read(action, jobId, signal, owner);
     if (rec.status !== "dead-lettered") {
       throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" is not dead-lettered`);
@@ -159,8 +132,8 @@ export class LocalJobService {
   async deleteDeadJob(jobId: string, options?: CallOptions, owner?: JobOwner): Promise<void> {
     const action = "delete dead job";
     checkName(jobId, action, "jobId");
-    const { turn, signal } = this.#begin(action, options);
-    this.#mutation(action, turn);
+    const { turn, signal } = beginCall(this.#d.running, action, options);
+    if (!this.#d.internal) refuseReadOnly(action, turn);
     const rec = await this.#read(action, jobId, signal, owner);
     if (rec.status !== "dead-lettered") {
       throw new JobNotFoundError(`Cannot ${action}: job "${jobId}" is not dead-lettered`);

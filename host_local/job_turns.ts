@@ -8,21 +8,15 @@
  * @module
  */
 
-import type { Actor, ActorContext, Logger, TurnKind } from "../actor/types.ts";
+import type { Actor, JobFailure, Logger } from "../actor/types.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { runInTurn } from "../_internal/ambient.ts";
+import { withTimeout } from "../_internal/delay.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { DeadlineExceededError, isFrancisError } from "../errors.ts";
 import { type Activation, actorKey, type ActorTable } from "./actor_table.ts";
 import type { ActorRegistry } from "./registry.ts";
-import type { JobFailure } from "./job_options.ts";
 import type { TurnContext } from "./turn_context.ts";
-
-/** An actor with the job handlers of API.md §5.1 (until `Actor` declares them). */
-export type JobActor = Actor & {
-  job?(method: string, data: unknown, ctx: ActorContext): void | Promise<void>;
-  jobFailed?(failure: JobFailure, ctx: ActorContext): void | Promise<void>;
-};
 
 /** A capacity group as registered (`RegisterActorOptions.capacityGroup`). */
 export interface CapacityGroup {
@@ -105,7 +99,7 @@ export async function notifyJobFailed(
       d.logger.warn("Cannot call jobFailed: the actor is not hosted here", { actor: key, jobId: failure.jobId });
       return;
     }
-    let instance: JobActor;
+    let instance: Actor;
     try {
       instance = act.instance ?? await act.ready;
       if (typeof instance.jobFailed !== "function") return;
@@ -116,7 +110,7 @@ export async function notifyJobFailed(
       return;
     }
     const ctx = d.table.beginTurn(act, {
-      kind: "jobFailed" as TurnKind,
+      kind: "jobFailed",
       requestId: failure.jobId,
       readOnly: false,
       attempt: 1,
@@ -184,11 +178,6 @@ export class CapacityGroups {
       else this.#inUse.set(group.name, n);
     };
   }
-
-  /** Slots in use in `name` (for tests and metrics). */
-  inUse(name: string): number {
-    return this.#inUse.get(name) ?? 0;
-  }
 }
 
 /** A type's `capacityGroup` from its registration options, once `RegisterActorOptions` has it. */
@@ -246,16 +235,12 @@ export function runTimedHandler(
   const finished = running.then(() => {});
   const done = finished.catch(() => {});
   if (timeoutMs === undefined) return { outcome: finished, done };
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new DeadlineExceededError(
-        `Cannot finish ${what}: it ran longer than alarmExecutionTimeoutMs (${timeoutMs} ms)`,
-      );
-      ctx.abort(err);
-      reject(err);
-    }, timeoutMs);
+  const outcome = withTimeout(finished, timeoutMs, () => {
+    const err = new DeadlineExceededError(
+      `Cannot finish ${what}: it ran longer than alarmExecutionTimeoutMs (${timeoutMs} ms)`,
+    );
+    ctx.abort(err);
+    return err;
   });
-  done.then(() => clearTimeout(timer));
-  return { outcome: Promise.race([finished, deadline]), done };
+  return { outcome, done };
 }

@@ -10,7 +10,15 @@
  */
 
 import assert from "node:assert/strict";
-import type { ActorContext, ActorFactory, ActorService, Logger, RegisterActorOptions } from "../actor/types.ts";
+import type {
+  Actor,
+  ActorContext,
+  ActorFactory,
+  ActorService,
+  JobFailure,
+  Logger,
+  RegisterActorOptions,
+} from "../actor/types.ts";
 import {
   ActorTypeReservedError,
   HostNotRunningError,
@@ -29,13 +37,12 @@ import { ActorTable } from "./actor_table.ts";
 import { ActorRegistry } from "./registry.ts";
 import { JobScheduler } from "./job_scheduler.ts";
 import { LocalJobService } from "./job_service.ts";
-import type { CapacityGroup, JobActor } from "./job_turns.ts";
-import type { JobFailure } from "./job_options.ts";
+import type { CapacityGroup } from "./job_turns.ts";
 
 const POLL_MS = 100;
 
 interface TypeSpec {
-  factory: (id: string) => JobActor;
+  factory: (id: string) => Actor;
   options?: RegisterActorOptions;
   group?: CapacityGroup;
 }
@@ -133,7 +140,7 @@ interface Run {
   attempt: number;
 }
 
-function recorder(runs: Run[], behave?: (run: Run) => void | Promise<void>): (id: string) => JobActor {
+function recorder(runs: Run[], behave?: (run: Run) => void | Promise<void>): (id: string) => Actor {
   return () => ({
     async job(method: string, data: unknown, ctx: ActorContext) {
       const run = {

@@ -5,12 +5,13 @@
  * fetch-ahead window, back-to-back fetches while batches come back full, and
  * background lease renewal.
  *
- * While fetches keep coming back full (a backlog), each asks for twice as
- * many leases as the last, up to {@linkcode MAX_BATCH}; the first fetch that
- * comes back short resets the size to `batchSize`. A burst then costs a few
- * large fetches instead of one per `batchSize` leases, and a quiet host still
- * leases `batchSize` at a time. Fetching ahead stops for this round once
- * {@linkcode MAX_QUEUED} leases wait (or were fetched in a row).
+ * For jobs (`growBatch`), while fetches keep coming back full (a backlog),
+ * each asks for twice as many leases as the last, up to {@linkcode MAX_BATCH};
+ * the first fetch that comes back short resets the size to `batchSize`. A
+ * burst then costs a few large fetches instead of one per `batchSize` leases,
+ * and a quiet host still leases `batchSize` at a time. Alarms always fetch
+ * `batchSize`. Fetching ahead stops for this round once {@linkcode MAX_QUEUED}
+ * leases wait in memory.
  *
  * @module
  */
@@ -23,9 +24,9 @@ import { errorMessage } from "../_internal/logger.ts";
 const SLOW_POLL_MS = 5_000;
 const EARLY_FETCH_MS = 250;
 /** Stop fetching ahead once this many leases wait in memory. */
-export const MAX_QUEUED = 20_000;
+const MAX_QUEUED = 20_000;
 /** The largest batch a fetch grows to while batches come back full (the top of `alarmsFetchBatchSize`). */
-export const MAX_BATCH = 1_000;
+const MAX_BATCH = 1_000;
 
 /** How a host fetches leases: the host's `alarms*` options and its identity. */
 export interface FetchSettings {
@@ -59,8 +60,8 @@ export interface LeaseFetcherOptions<L> extends FetchSettings {
   enqueue(lease: L): void;
   /** Whether the scheduler holds the alarm or job `id`. */
   known(id: string): boolean;
-  /** Leases waiting in memory. Without it, the leases of one run of back-to-back fetches count. */
-  queued?(): number;
+  /** Leases waiting in memory. */
+  queued(): number;
 }
 
 /**
@@ -170,7 +171,7 @@ export class LeaseFetcher<L> {
   async #fetchLoop(): Promise<void> {
     const o = this.#o;
     try {
-      for (let fetched = 0;;) {
+      for (;;) {
         if (this.#stopped || o.draining()) return;
         this.#fetchAgain = false;
         const batchSize = Math.max(this.#batch, o.batchSize);
@@ -184,10 +185,9 @@ export class LeaseFetcher<L> {
         });
         if (leases.length === 0) this.#leasedSinceRenew = false;
         for (const lease of leases) o.enqueue(lease);
-        fetched += leases.length;
         const full = leases.length >= batchSize;
         this.#batch = full && o.growBatch ? Math.min(MAX_BATCH, Math.max(batchSize * 2, o.batchSize)) : 0;
-        if (!full || (o.queued?.() ?? fetched) >= MAX_QUEUED) return;
+        if (!full || o.queued() >= MAX_QUEUED) return;
       }
     } catch (err) {
       o.logger.warn(`Cannot fetch ${o.noun}s`, { err: errorMessage(err) });
@@ -199,7 +199,7 @@ export class LeaseFetcher<L> {
     const o = this.#o;
     // Nothing held, and no fetch since the last renewal that could have leased something unseen (a fetch that
     // failed may have leased rows whose answer was lost): an idle host skips the round trip.
-    if (o.queued !== undefined && o.queued() === 0 && !this.#leasedSinceRenew) return;
+    if (o.queued() === 0 && !this.#leasedSinceRenew) return;
     this.#leasedSinceRenew = false;
     try {
       const leases = await o.renew({ hostId: o.hostId(), leaseDurationMs: o.leaseDurationMs });
@@ -212,7 +212,7 @@ export class LeaseFetcher<L> {
 }
 
 /** The scheduler side of a fetcher: where leases go. */
-export type FetcherHooks<L> = Pick<LeaseFetcherOptions<L>, "enqueue" | "known" | "queued">;
+type FetcherHooks<L> = Pick<LeaseFetcherOptions<L>, "enqueue" | "known" | "queued">;
 
 /**
  * The fetcher of alarm leases.

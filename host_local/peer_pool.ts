@@ -9,6 +9,7 @@
  * @module
  */
 
+import { raceSignal } from "../_internal/delay.ts";
 import { isFrancisError } from "../errors.ts";
 import type { PeerLink, Transport } from "../transport/types.ts";
 
@@ -73,11 +74,6 @@ export class PeerPool {
     this.#transport = transport;
   }
 
-  /** Number of open links (tests, metrics). */
-  get size(): number {
-    return this.#links.size;
-  }
-
   /** Adopts an authenticated link (inbound or outbound) unless one to that peer is already open. */
   adopt(link: PeerLink): void {
     const current = this.#links.get(link.peerId);
@@ -132,14 +128,8 @@ export class PeerPool {
       dialing = this.#dial(hostId, address).finally(() => this.#dialing.delete(hostId));
       this.#dialing.set(hostId, dialing);
     }
-    if (signal === undefined) return dialing;
-    // The shared dial goes on for other callers; this caller stops waiting.
-    return new Promise<PeerLink>((resolve, reject) => {
-      const onAbort = () => reject(signal.reason);
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
-      dialing.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-    });
+    // The shared dial goes on for other callers; an aborted caller stops waiting.
+    return raceSignal(dialing, signal);
   }
 
   async #dial(hostId: string, address: string): Promise<PeerLink> {

@@ -27,11 +27,11 @@ import type {
   StreamInvokeOptions,
   StreamResult,
 } from "../actor/types.ts";
-import { type AmbientTurn, currentTurn } from "../_internal/ambient.ts";
+import { currentTurn } from "../_internal/ambient.ts";
 import { type Codec, decodePayload, encodePayload } from "../_internal/codec.ts";
 import { raceSignal } from "../_internal/delay.ts";
 import { checkName } from "../_internal/validate.ts";
-import { ActorNotHostedError, ReentrantCallError } from "../errors.ts";
+import { ActorNotHostedError } from "../errors.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
 import type { Invoker } from "./invoker.ts";
@@ -41,7 +41,7 @@ import { alarmInfoFromRecord, resolveAlarm } from "./alarm_options.ts";
 import { LocalActorClient } from "./client.ts";
 import { LocalJobService } from "./job_service.ts";
 import type { StreamInvoker } from "./stream_invoker.ts";
-import { beginCall, checkCallTarget, refuseReadOnly } from "./call_context.ts";
+import { beginCall, checkCallTarget, refuseReadOnly, refuseReentrant } from "./call_context.ts";
 import { LocalStateService } from "./state_service.ts";
 
 /** What the service needs from its host. */
@@ -111,17 +111,6 @@ export class LocalActorService implements ActorService {
     });
   }
 
-  #target(action: string, actorType: unknown, actorId: unknown, internal: boolean): void {
-    checkCallTarget(action, actorType, actorId, internal);
-  }
-
-  #begin(
-    action: string,
-    options: BuiltInCallOptions | undefined,
-  ): { turn: AmbientTurn | undefined; signal?: AbortSignal } {
-    return beginCall(this.#d.running, action, options);
-  }
-
   invoke<R = unknown>(type: string, id: string, method: string, data?: unknown, options?: InvokeOptions): Promise<R> {
     return this.#call("invoke", type, id, method, data, options, false);
   }
@@ -148,15 +137,13 @@ export class LocalActorService implements ActorService {
     internal: boolean,
   ): Promise<R> {
     const action = `${mode} actor`;
-    this.#target(action, actorType, actorId, internal);
+    checkCallTarget(action, actorType, actorId, internal);
     if (!internal) checkMethod(action, method);
     const activeOnly = options?.activeOnly ?? false;
     if (typeof activeOnly !== "boolean") throw new TypeError(`Cannot ${action}: activeOnly must be a boolean`);
-    const { turn, signal } = this.#begin(action, options);
+    const { turn, signal } = beginCall(this.#d.running, action, options);
     const key = actorKey(actorType, actorId);
-    if (turn !== undefined && turn.chain.includes(key)) {
-      throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
-    }
+    refuseReentrant(action, turn, key);
     const bytes = encodePayload(this.#d.codec, data, `${mode} data`);
     signal?.throwIfAborted();
     const result = await raceSignal(
@@ -219,7 +206,7 @@ export class LocalActorService implements ActorService {
   async getAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<AlarmInfo> {
     checkTarget("get alarm", actorType, actorId);
     checkName(name, "get alarm", "name");
-    const { signal } = this.#begin("get alarm", options);
+    const { signal } = beginCall(this.#d.running, "get alarm", options);
     const rec = await raceSignal(this.#d.provider.getAlarm(actorType, actorId, name), signal);
     return alarmInfoFromRecord(rec, this.#d.codec);
   }
@@ -229,7 +216,7 @@ export class LocalActorService implements ActorService {
     checkTarget(action, actorType, actorId);
     checkName(name, action, "name");
     const props = resolveAlarm(alarm, this.#d.codec, Date.now());
-    const { turn, signal } = this.#begin(action, alarm);
+    const { turn, signal } = beginCall(this.#d.running, action, alarm);
     refuseReadOnly(action, turn);
     signal?.throwIfAborted();
     await raceSignal(this.#d.provider.setAlarm(actorType, actorId, name, props), signal);
@@ -239,7 +226,7 @@ export class LocalActorService implements ActorService {
   async deleteAlarm(actorType: string, actorId: string, name: string, options?: CallOptions): Promise<void> {
     checkTarget("delete alarm", actorType, actorId);
     checkName(name, "delete alarm", "name");
-    const { turn, signal } = this.#begin("delete alarm", options);
+    const { turn, signal } = beginCall(this.#d.running, "delete alarm", options);
     refuseReadOnly("delete alarm", turn);
     await raceSignal(this.#d.provider.deleteAlarm(actorType, actorId, name), signal);
   }
@@ -294,8 +281,8 @@ export class LocalActorService implements ActorService {
   }
 
   async #halt(actorType: string, actorId: string, internal: boolean): Promise<void> {
-    this.#target("halt actor", actorType, actorId, internal);
-    const { turn } = this.#begin("halt actor", undefined);
+    checkCallTarget("halt actor", actorType, actorId, internal);
+    const { turn } = beginCall(this.#d.running, "halt actor", undefined);
     const key = actorKey(actorType, actorId);
     const act = this.#d.table.get(key);
     if (act === undefined) throw new ActorNotHostedError(`Cannot halt actor: "${key}" is not active on this host`);
@@ -308,7 +295,7 @@ export class LocalActorService implements ActorService {
   }
 
   async haltAll(): Promise<void> {
-    const { turn } = this.#begin("halt all actors", undefined);
+    const { turn } = beginCall(this.#d.running, "halt all actors", undefined);
     await Promise.all(
       this.#d.table.all().map((act) => {
         if (turn === undefined || turn.actorKey !== act.key) return this.#d.table.halt(act);

@@ -68,7 +68,8 @@ Deno.test("singleton: start() does not wait; a throwing bootstrap is retried wit
   const runs: number[] = [];
   let release!: () => void;
   const gate = new Promise<void>((r) => release = r);
-  await using host = createTestHost({ logger: QUIET });
+  const debugs: string[] = [];
+  await using host = createTestHost({ logger: { ...QUIET, debug: (msg: string) => debugs.push(msg) } });
   host.registerSingletonActor("flaky", () => ({
     async bootstrap() {
       await gate;
@@ -82,7 +83,8 @@ Deno.test("singleton: start() does not wait; a throwing bootstrap is retried wit
   await waitFor(() => runs.length === 3, { timeoutMs: 5_000 });
   assert.ok(runs[1] - runs[0] >= 450, `first backoff ${runs[1] - runs[0]} ms`);
   assert.ok(runs[2] - runs[1] >= 950, `second backoff ${runs[2] - runs[1]} ms`);
-  await new Promise((r) => setTimeout(r, 1_600));
+  // The retry loop ends with this log line: no attempt can follow it.
+  await waitFor(() => debugs.includes("Singleton bootstrapped"), { timeoutMs: 5_000 });
   assert.equal(runs.length, 3, "no attempt after a success");
 });
 

@@ -21,9 +21,9 @@ import type { InvocationRequest } from "./invoker.ts";
 import type { ActorTypeEntry } from "./registry.ts";
 
 /** Attempts per singleton bootstrap (API.md §24). */
-export const BOOTSTRAP_ATTEMPTS = 5;
+const BOOTSTRAP_ATTEMPTS = 5;
 /** The backoff step: attempt i is followed by a wait of i × this. */
-export const BOOTSTRAP_BACKOFF_MS = 500;
+const BOOTSTRAP_BACKOFF_MS = 500;
 
 /** What the bootstrap loop needs from its host. */
 export interface SingletonDeps {

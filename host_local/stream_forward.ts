@@ -89,9 +89,11 @@ export async function forwardStream(
     } catch { /* closed */ }
   };
   watched.then(undefined, (err) => {
-    if (!finish(err instanceof TransportError ? err : new TransportError("The stream's link was lost"))) return;
+    // API.md §11: a lost connection rejects the body read with `TransportError`, whatever failed the watch.
+    const lost = err instanceof TransportError ? err : new TransportError("The stream's link was lost", { cause: err });
+    if (!finish(lost)) return;
     try {
-      controllerRef.error(err);
+      controllerRef.error(lost);
     } catch { /* closed */ }
   });
   const result = new ReadableStream<Uint8Array>({

@@ -7,12 +7,12 @@
  */
 
 import type { StreamInvokeOptions, StreamResult } from "../actor/types.ts";
-import { isFrancisError, ReentrantCallError } from "../errors.ts";
+import { isFrancisError } from "../errors.ts";
 import { raceSignal } from "../_internal/delay.ts";
-import { beginCall, checkCallTarget } from "./call_context.ts";
+import { beginCall, checkCallTarget, refuseReentrant } from "./call_context.ts";
 import { checkMethod } from "./names.ts";
 import { actorKey, type ActorTable } from "./actor_table.ts";
-import type { Invoker } from "./invoker.ts";
+import { type Invoker, RETRYABLE_CODES } from "./invoker.ts";
 import type { PeerPool } from "./peer_pool.ts";
 import type { PlacementCache } from "./placement_cache.ts";
 import {
@@ -27,15 +27,7 @@ import { forwardStream } from "./stream_forward.ts";
 import { runStreamTurn } from "./stream_turn.ts";
 
 /** Codes after which the cached placement is dropped. */
-const STALE_CODES = new Set([
-  "actor_halted",
-  "actor_not_hosted",
-  "actor_not_active",
-  "retry_later",
-  "overloaded",
-  "host_draining",
-  "host_mismatch",
-]);
+const STALE_CODES: ReadonlySet<string> = new Set([...RETRYABLE_CODES, "actor_not_active"]);
 
 /** One streamed call as the service hands it over. */
 export interface StreamRequestInit {
@@ -125,9 +117,7 @@ export class StreamInvoker {
     const { contentType, body, activeOnly } = checkStreamOptions(action, options);
     const { turn, signal } = beginCall(this.#d.running, action, options);
     const key = actorKey(actorType, actorId);
-    if (turn !== undefined && turn.chain.includes(key)) {
-      throw new ReentrantCallError(`Cannot ${action}: "${key}" is already waiting in this call chain`);
-    }
+    refuseReentrant(action, turn, key);
     signal?.throwIfAborted();
     // An abort after this point also cancels the response body, releasing the actor (local and forwarded alike).
     return await raceSignal(

@@ -292,9 +292,4 @@ export class StreamSessions {
     session.feed.stop(reason ?? new TransportError("The stream ended"));
     session.done.resolve();
   }
-
-  /** Cancels every open stream (host stop). */
-  closeAll(reason: unknown): void {
-    for (const id of [...this.#sessions.keys()]) this.#cancel(id, reason);
-  }
 }

@@ -134,24 +134,21 @@ for (const where of ["same host", "cross-host"] as const) {
   Deno.test(`streams (${where}): an unread body holds the turn; reading or cancelling it releases the actor (C-63)`, async () => {
     await using t = await setup(where);
     const first = await t.service.invokeStream("s", "b", "big");
-    let invoked = false;
-    const queued = t.service.invoke<number>("s", "b", "inc").then((n) => {
-      invoked = true;
-      return n;
-    });
-    // The invoke must still be queued after a full round trip through the actor's host.
-    await t.service.getState("s", "b").catch(() => {});
-    assert.equal(invoked, false);
+    // While the body is unread, an invoke cannot get the turn: it is still waiting when its deadline passes
+    // (an invoke on a free actor answers in well under a millisecond), and the aborted call never runs.
+    const held = () => t.service.invoke("s", "b", "inc", undefined, { signal: AbortSignal.timeout(300) });
+    await assert.rejects(held(), (e) => (e as Error).name === "TimeoutError");
     assert.equal(t.probe.invokes, 0);
+    const queued = t.service.invoke<number>("s", "b", "inc");
     await new Response(first.body).arrayBuffer();
     assert.equal(await queued, 1);
 
     const second = await t.service.invokeStream("s", "b", "big");
     const reader = second.body.getReader();
     await reader.read();
-    const next = t.service.invoke<number>("s", "b", "inc");
-    await t.service.getState("s", "b").catch(() => {});
+    await assert.rejects(held(), (e) => (e as Error).name === "TimeoutError");
     assert.equal(t.probe.invokes, 1);
+    const next = t.service.invoke<number>("s", "b", "inc");
     await reader.cancel();
     assert.equal(await next, 2);
   });

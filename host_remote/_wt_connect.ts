@@ -24,16 +24,18 @@ import { openWebTransportChannel } from "../transport/_wt_dial.ts";
 import type { WebTransportChannel } from "../transport/_wt_channel.ts";
 import { HelloReader } from "../transport/_wt_hello.ts";
 import { pemToDer, verifyPeerCertificate } from "../transport/_wt_certificate.ts";
-import { computeBootstrapProof, deriveHostPskKey, newNonce } from "../runtime/admission/psk_proof.ts";
+import { computeBootstrapProof, newNonce } from "../runtime/admission/psk_proof.ts";
 import { signWtAdmission, wtAdmissionTranscript } from "../runtime/admission/_wt_binding.ts";
-import { WT_ADMISSION_LIMITS } from "../runtime/_wt_server.ts";
+import { sha256, timingSafeEqual } from "../security/_bytes.ts";
 import {
   RUNTIME_PROTOCOL_VERSION,
   type RuntimeHello,
   type SessionGrant,
+  WT_ADMISSION_LIMITS,
   type WtChallenge,
 } from "../runtime/protocol.ts";
-import { type ConnectOptions, runtimeRequestHandler } from "./connect.ts";
+import { type ConnectOptions, hostPskKey, rejectionError, runtimeRequestHandler } from "./connect.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/frames.ts";
 
 /** Inputs of a WebTransport attempt. */
 export interface WtConnectOptions extends ConnectOptions {
@@ -88,11 +90,7 @@ export async function connectRuntimeWt(o: WtConnectOptions): Promise<{ link: Mux
       if (msg?.kind === "rejected") {
         closing = true;
         ch.close(); // graceful: the runtime waits for our end before it closes
-        if (msg.code === "protocol_version") throw new ProtocolVersionError(msg.message);
-        if (msg.code === "runtime_unavailable") {
-          throw new RetryLaterError(`Cannot join runtime ${o.address}: ${msg.message}`);
-        }
-        throw new UnauthorizedError(`Cannot join runtime ${o.address}: ${msg.message}`);
+        throw rejectionError(o.address, msg);
       }
       return msg;
     };
@@ -126,7 +124,7 @@ export async function connectRuntimeWt(o: WtConnectOptions): Promise<{ link: Mux
     });
     const signature = toBase64(await signWtAdmission(o.privateKey, t));
     const proof = c.kind === "psk"
-      ? toBase64(await computeBootstrapProof(await deriveHostPskKey(c.hostPsk), t, clientNonce, serverNonce))
+      ? toBase64(await computeBootstrapProof(await hostPskKey(c), t, clientNonce, serverNonce))
       : undefined;
     send(3, {
       kind: "proof",
@@ -139,7 +137,7 @@ export async function connectRuntimeWt(o: WtConnectOptions): Promise<{ link: Mux
       throw new UnauthorizedError(`Cannot join runtime ${o.address}: unexpected answer`);
     }
     clearTimeout(timer);
-    const { reader, early } = hellos.rest(16_777_216);
+    const { reader, early } = hellos.rest(DEFAULT_MAX_FRAME_BYTES);
     const link = new MuxLink(ch, {
       peerId: `runtime:${admitted.session.runtimeId}`,
       handler: runtimeRequestHandler(o),
@@ -170,8 +168,8 @@ async function checkRuntimeCertificate(o: WtConnectOptions, pem: unknown): Promi
   } catch {
     throw fail("malformed runtime certificate");
   }
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
-  if (!o.pinnedHashes.some((h) => h.length === hash.length && h.every((b, i) => b === hash[i]))) {
+  const hash = await sha256(der);
+  if (!o.pinnedHashes.some((h) => timingSafeEqual(h, hash))) {
     throw fail("the runtime certificate is not the pinned one");
   }
   if (o.caPems !== undefined) await verifyPeerCertificate(der, o.caPems, "runtime", "runtime");

@@ -22,10 +22,12 @@ import {
   type RuntimeHello,
   type SessionGrant,
 } from "../runtime/protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/frames.ts";
 
 /** How this attempt authenticates. */
 export type Credential =
-  | { kind: "psk"; hostPsk: Uint8Array }
+  /** `hostPskKey`: `deriveHostPskKey(hostPsk)`, when the caller derived it once (else each attempt does). */
+  | { kind: "psk"; hostPsk: Uint8Array; hostPskKey?: Uint8Array }
   | { kind: "jwt"; token: string }
   | { kind: "cert"; certPem: string; keyPem: string };
 
@@ -74,7 +76,7 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
       return id?.kind === "runtime" ? undefined : new Error("the server certificate names no runtime");
     },
   });
-  const hs = new HelloStream(socket, 16_777_216);
+  const hs = new HelloStream(socket, DEFAULT_MAX_FRAME_BYTES);
   const timer = setTimeout(() => socket.destroy(new Error(`no admission within ${o.timeoutMs} ms`)), o.timeoutMs);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -110,19 +112,13 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
     send(socket, hello);
     let msg = await next(hs, o.timeoutMs);
     if (msg.kind === "challenge" && o.credential.kind === "psk") {
-      const key = await deriveHostPskKey(o.credential.hostPsk);
+      const key = await hostPskKey(o.credential);
       const serverNonce = fromBase64(msg.nonce);
       const proof = await computeBootstrapProof(key, tlsExporter(socket, "client"), clientNonce, serverNonce);
       send(socket, { kind: "proof", proof: toBase64(proof) });
       msg = await next(hs, o.timeoutMs);
     }
-    if (msg.kind === "rejected") {
-      if (msg.code === "protocol_version") throw new ProtocolVersionError(msg.message);
-      if (msg.code === "runtime_unavailable") {
-        throw new RetryLaterError(`Cannot join runtime ${o.address}: ${msg.message}`);
-      }
-      throw new UnauthorizedError(`Cannot join runtime ${o.address}: ${msg.message}`);
-    }
+    if (msg.kind === "rejected") throw rejectionError(o.address, msg);
     if (msg.kind !== "admitted") throw new UnauthorizedError(`Cannot join runtime ${o.address}: unexpected answer`);
     clearTimeout(timer);
     const { reader, early } = hs.finish();
@@ -157,6 +153,33 @@ export async function connectRuntime(o: ConnectOptions): Promise<{ link: MuxLink
  */
 export function runtimeRequestHandler(o: ConnectOptions): (body: Uint8Array) => Promise<Uint8Array> {
   return o.onRequest ?? (() => Promise.reject(new TypeError("Cannot answer: the runtime sends no requests")));
+}
+
+/**
+ * The bootstrap proof key of a `psk` credential: the one it carries, else derived.
+ *
+ * @example
+ * ```ts ignore
+ * const key = await hostPskKey({ kind: "psk", hostPsk });
+ * ```
+ */
+export async function hostPskKey(c: { hostPsk: Uint8Array; hostPskKey?: Uint8Array }): Promise<Uint8Array> {
+  return c.hostPskKey ?? await deriveHostPskKey(c.hostPsk);
+}
+
+/**
+ * The error a runtime's `rejected` answer stands for: `ProtocolVersionError`,
+ * `RetryLaterError` (runtime unavailable) or else `UnauthorizedError`.
+ *
+ * @example
+ * ```ts ignore
+ * throw rejectionError("127.0.0.1:4433", { code: "unauthorized", message: "bad proof" });
+ * ```
+ */
+export function rejectionError(address: string, msg: { code?: string; message: string }): Error {
+  if (msg.code === "protocol_version") return new ProtocolVersionError(msg.message);
+  if (msg.code === "runtime_unavailable") return new RetryLaterError(`Cannot join runtime ${address}: ${msg.message}`);
+  return new UnauthorizedError(`Cannot join runtime ${address}: ${msg.message}`);
 }
 
 function send(socket: TLSSocket, msg: unknown): void {

@@ -10,6 +10,7 @@ import { generatePsk } from "../_internal/psk.ts";
 import { deriveClusterCaPem } from "../security/cluster_ca.ts";
 import { createTestWorker, startTestRuntime, TEST_HOST_PSK } from "../testing/_remote.ts";
 import { RemoteHost } from "./host.ts";
+import { waitFor } from "../testing/wait_for.ts";
 import type { RemoteHostOptions } from "./options.ts";
 
 Deno.test("remote (in-process): workers join with the host PSK, serve actors and call each other", async () => {
@@ -119,16 +120,12 @@ Deno.test("remote (in-process): after the runtime restarts, a worker reconnects 
     await assert.rejects(w.service.getState("counter", "c1"), (e) => isFrancisError(e, "runtime_unavailable"));
     assert.ok(Date.now() - started >= 1_400, "the call waited for the session first");
     rt = await start(port);
-    const waited = Date.now();
-    for (;;) {
-      const n = await w.service.invoke("counter", "c1", "inc").catch(() => undefined);
-      if (n !== undefined) {
-        assert.equal(n, 2, `the state written before the restart is intact (got ${n})`);
-        break;
-      }
-      assert.ok(Date.now() - waited < 15_000, "the worker reconnected");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const n = await waitFor(() => w.service.invoke("counter", "c1", "inc").catch(() => undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      what: "the worker to reconnect",
+    });
+    assert.equal(n, 2, `the state written before the restart is intact (got ${n})`);
   } finally {
     await w.stop();
     await rt.stop();

@@ -20,7 +20,9 @@ import type { TimedCredentials } from "../host_local/peer_links.ts";
 import type { MuxLink } from "../transport/mux.ts";
 import { connectRuntime, type Credential } from "./connect.ts";
 import { readJwtFile } from "../runtime/admission/jwt_file.ts";
+import { deriveHostPskKey } from "../runtime/admission/psk_proof.ts";
 import { fromBase64, toBase64 } from "../_internal/base64.ts";
+import { toPem } from "../security/_bytes.ts";
 
 /** What a session needs. */
 export interface RuntimeSessionOptions {
@@ -63,6 +65,8 @@ export class RuntimeSession {
   #notAfter = 0;
   #grant: SessionGrant | undefined;
   #trusted: readonly string[] | undefined;
+  /** The bootstrap PSK's proof key, derived at the first `psk` attempt. */
+  #pskKey: Uint8Array | undefined;
   #link: MuxLink | undefined;
   /** Links of sessions this worker left while the runtime still answers their calls. */
   readonly #departed = new Set<MuxLink>();
@@ -97,7 +101,7 @@ export class RuntimeSession {
   async open(signal: AbortSignal | undefined): Promise<SessionGrant> {
     this.#keys = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
     this.#spki = toBase64(new Uint8Array(await crypto.subtle.exportKey("spki", this.#keys.publicKey)));
-    this.#keyPem = pem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", this.#keys.privateKey)));
+    this.#keyPem = toPem("PRIVATE KEY", new Uint8Array(await crypto.subtle.exportKey("pkcs8", this.#keys.privateKey)));
     await this.#connectLoop(signal, true);
     return this.#grant!;
   }
@@ -198,7 +202,7 @@ export class RuntimeSession {
     const credential: Credential = certUsable
       ? { kind: "cert", certPem: this.#certPem, keyPem: this.#keyPem }
       : "psk" in o.bootstrap
-      ? { kind: "psk", hostPsk: o.bootstrap.psk }
+      ? { kind: "psk", hostPsk: o.bootstrap.psk, hostPskKey: this.#pskKey ??= await deriveHostPskKey(o.bootstrap.psk) }
       : "jwt" in o.bootstrap
       ? { kind: "jwt", token: o.bootstrap.jwt }
       : { kind: "jwt", token: await readJwtFile(o.bootstrap.jwtFile) };
@@ -286,11 +290,6 @@ export class RuntimeSession {
     await Promise.all([this.#link, ...this.#departed].map((link) => link?.close()));
     await this.#reconnecting;
   }
-}
-
-function pem(label: string, der: Uint8Array): string {
-  const b = toBase64(der).replace(/(.{64})/g, "$1\n").replace(/\n$/, "");
-  return `-----BEGIN ${label}-----\n${b}\n-----END ${label}-----\n`;
 }
 
 /** The link an attempt produced, and whether its runtime said it is stopping (possibly before the link was kept). */

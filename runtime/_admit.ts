@@ -57,13 +57,30 @@ export async function certifyNewHost(
   spki: Uint8Array,
 ): Promise<{ hostId: string; certPem: string }> {
   const hostId = crypto.randomUUID();
+  return { hostId, certPem: await certifyHost(o, hostId, spki) };
+}
+
+/**
+ * Certifies an Ed25519 public key (SPKI) for `hostId` under the first
+ * cluster CA, for `settings.workloadCertTtlMs`: at admission and at renewal.
+ *
+ * @example
+ * ```ts ignore
+ * const certPem = await certifyHost(o, hostId, spki);
+ * ```
+ */
+export async function certifyHost(
+  o: Pick<RuntimeServerOptions, "psks" | "settings">,
+  hostId: string,
+  spki: Uint8Array,
+): Promise<string> {
   const publicKey = await crypto.subtle.importKey("spki", spki.slice(), "Ed25519", true, ["verify"]);
   const ca = await deriveClusterCa(o.psks[0]);
   const { certPem } = await certifyPublicKey(ca, publicKey, {
     identity: hostIdentity(hostId),
     ttlMs: o.settings.workloadCertTtlMs,
   });
-  return { hostId, certPem };
+  return certPem;
 }
 
 /**

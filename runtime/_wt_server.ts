@@ -34,14 +34,13 @@ import {
 import {
   RUNTIME_PROTOCOL_VERSION,
   type RuntimeHello,
+  WT_ADMISSION_LIMITS,
   type WtChallenge,
   type WtClientHello,
   type WtProof,
 } from "./protocol.ts";
 import type { RuntimeWtCertificate } from "./_wt_certificate.ts";
-
-/** Handshake messages carry certificates and tokens (≤ 16 KiB): bounded well above that, far below a frame. */
-export const WT_ADMISSION_LIMITS = Object.freeze({ maxHelloBytes: 65_536, maxBufferBytes: 131_072 });
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/frames.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -216,7 +215,7 @@ async function admitWt(
     }
     checkAccepting(o);
     send(channel, 4, { kind: "admitted", session: sessionGrant(o, worker.hostId, worker.certPem) });
-    const { reader, early } = hellos.rest(16_777_216);
+    const { reader, early } = hellos.rest(DEFAULT_MAX_FRAME_BYTES);
     return { hostId: worker.hostId, clientOnly, publicKeySpki: worker.spki, reader, early };
   } catch (err) {
     return await refuse(channel, hellos, 4, err);

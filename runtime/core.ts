@@ -10,14 +10,15 @@ import type { Logger } from "../actor/types.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import { errorMessage } from "../_internal/logger.ts";
 import { deriveClusterCa } from "../security/cluster_ca.ts";
-import { hostIdentity, runtimeIdentity } from "../security/identity.ts";
-import { certifyPublicKey, issueLeafCertificate } from "../security/leaf.ts";
+import { runtimeIdentity } from "../security/identity.ts";
+import { issueLeafCertificate } from "../security/leaf.ts";
 import { deriveLinkAuthKey } from "../security/link_proof.ts";
 import { deriveHostPskKey } from "./admission/psk_proof.ts";
 import { createJwtVerifier, type JwtVerifier } from "./admission/jwt.ts";
 import type { SessionGrant } from "./protocol.ts";
 import { listenRuntime } from "./server.ts";
 import { SessionTable } from "./sessions.ts";
+import { certifyHost } from "./_admit.ts";
 import { toBase64 } from "../_internal/base64.ts";
 
 /** A runtime's certificate lifetime (renewed by restarting; a year is the maximum leaf life). */
@@ -152,14 +153,8 @@ export class RuntimeCore {
     this.#ready = true;
   }
 
-  async #renew(hostId: string, spki: Uint8Array): Promise<string> {
-    const publicKey = await crypto.subtle.importKey("spki", new Uint8Array(spki), "Ed25519", true, ["verify"]);
-    const ca = await deriveClusterCa(this.#c.psks[0]);
-    const leaf = await certifyPublicKey(ca, publicKey, {
-      identity: hostIdentity(hostId),
-      ttlMs: this.#c.settings.workloadCertTtlMs,
-    });
-    return leaf.certPem;
+  #renew(hostId: string, spki: Uint8Array): Promise<string> {
+    return certifyHost(this.#c, hostId, spki);
   }
 
   /**

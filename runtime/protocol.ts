@@ -47,6 +47,9 @@ export const RUNTIME_PROTOCOL_VERSION = 1;
 /** The method of the runtime's "I am shutting down, move elsewhere" request to a worker. */
 export const RUNTIME_STOPPING = "stopping";
 
+/** WebTransport admission hellos carry certificates and tokens (≤ 16 KiB): bounded well above that, far below a frame. */
+export const WT_ADMISSION_LIMITS = Object.freeze({ maxHelloBytes: 65_536, maxBufferBytes: 131_072 });
+
 /** First message from a client. */
 export type ClientHello =
   | { v: number; kind: "probe" }

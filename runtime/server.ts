@@ -28,6 +28,7 @@ import {
   sessionGrant,
   startSession,
 } from "./_admit.ts";
+import { DEFAULT_MAX_FRAME_BYTES } from "../transport/frames.ts";
 
 export type { RuntimeServerOptions } from "./_admit.ts";
 
@@ -99,7 +100,7 @@ function reject(socket: TLSSocket, code: string, message: string): never {
 
 /** Runs the admission handshake; on success the socket becomes a session link. */
 async function admit(o: RuntimeServerOptions, socket: TLSSocket): Promise<void> {
-  const hs = new HelloStream(socket, 16_777_216);
+  const hs = new HelloStream(socket, DEFAULT_MAX_FRAME_BYTES);
   let hello: ClientHello;
   try {
     hello = JSON.parse(dec.decode(await hs.next(o.handshakeTimeoutMs))) as ClientHello;
@@ -181,7 +182,6 @@ async function checkPsk(o: RuntimeServerOptions, socket: TLSSocket, hs: HelloStr
     throw new UnauthorizedError("Cannot admit host: expected a PSK proof");
   }
   const exporter = tlsExporter(socket, "server");
-  const ok = clientNonce.length === 32 &&
-    await verifyBootstrapProof(o.hostPskKey, exporter, clientNonce, serverNonce, fromBase64(answer.proof));
+  const ok = await verifyBootstrapProof(o.hostPskKey, exporter, clientNonce, serverNonce, fromBase64(answer.proof));
   if (!ok) throw new UnauthorizedError("Cannot admit host: wrong host PSK");
 }

@@ -17,6 +17,7 @@
 
 import { UnauthorizedError } from "../errors.ts";
 import { decodeRpc, encodeRpc } from "../_internal/rpc_codec.ts";
+import { timingSafeEqual } from "../security/_bytes.ts";
 import { RUNTIME_STOPPING } from "./protocol.ts";
 import type { ActorProvider } from "../providers/types.ts";
 import type { PeerLink } from "../transport/types.ts";
@@ -198,7 +199,7 @@ export class SessionTable {
     const a = (req.a as unknown[]).map((v) => (v === null ? undefined : v));
     if (m === "renewCertificate") {
       const key = session.publicKeySpki;
-      if (!(a[0] instanceof Uint8Array) || key === undefined || !sameBytes(a[0], key)) {
+      if (!(a[0] instanceof Uint8Array) || key === undefined || !timingSafeEqual(a[0], key)) {
         throw new UnauthorizedError("Cannot renew certificate: only the session's own key is renewed");
       }
       return encodeRpc(await this.#renew(session.hostId, key));
@@ -220,8 +221,4 @@ export class SessionTable {
     const method = (this.#provider as unknown as Record<string, ProviderMethod>)[m];
     return encodeRpc(await method.apply(this.#provider, a));
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
 }

@@ -91,8 +91,44 @@ export async function hkdfSha256(ikm: Uint8Array, salt: string, info: string, le
  * console.log((await sha256(new Uint8Array())).length); // 32
  * ```
  */
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+export async function sha256(bytes: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await crypto.subtle.digest("SHA-256", copyBytes(bytes)));
+}
+
+/**
+ * Concatenates parts, each preceded by its length as a 4-byte big-endian
+ * integer: `lp(a) | lp(b) | ...`, the framing of every transcript.
+ *
+ * @example
+ * ```ts
+ * import { lengthPrefixed } from "./_bytes.ts";
+ * console.log(lengthPrefixed([new Uint8Array([9])])); // Uint8Array(5) [ 0, 0, 0, 1, 9 ]
+ * ```
+ */
+export function lengthPrefixed(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const part of parts) {
+    view.setUint32(at, part.length);
+    out.set(part, at + 4);
+    at += 4 + part.length;
+  }
+  return out;
+}
+
+/**
+ * HMAC-SHA256 of `data` under `key`.
+ *
+ * @example
+ * ```ts
+ * import { hmacSha256 } from "./_bytes.ts";
+ * console.log((await hmacSha256(new Uint8Array(32), new Uint8Array())).length); // 32
+ * ```
+ */
+export async function hmacSha256(key: Uint8Array, data: Uint8Array): Promise<Uint8Array<ArrayBuffer>> {
+  const k = await crypto.subtle.importKey("raw", copyBytes(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, copyBytes(data)));
 }
 
 /**

@@ -12,7 +12,7 @@
  */
 
 import { describe, typeName } from "../_internal/validate.ts";
-import { copyBytes, hkdfSha256, timingSafeEqual, utf8 } from "./_bytes.ts";
+import { hkdfSha256, hmacSha256, lengthPrefixed, timingSafeEqual, utf8 } from "./_bytes.ts";
 
 export { EXPORTER_LABEL, tlsExporter } from "./tls_exporter.ts";
 export type { ExporterSocket } from "./tls_exporter.ts";
@@ -90,7 +90,7 @@ export async function computeLinkProof(
 ): Promise<Uint8Array> {
   const action = "compute link proof";
   checkKey(key, action, "key");
-  return await hmac(key, transcript(role, exporter, ids, action));
+  return await hmacSha256(key, transcript(role, exporter, ids, action));
 }
 
 /**
@@ -130,7 +130,7 @@ export async function verifyLinkProof(
   if (!(proof instanceof Uint8Array) || proof.length !== LINK_PROOF_BYTES) return false;
   let ok = false;
   for (const key of keys) {
-    if (timingSafeEqual(await hmac(key, data), proof)) ok = true;
+    if (timingSafeEqual(await hmacSha256(key, data), proof)) ok = true;
   }
   return ok;
 }
@@ -154,18 +154,5 @@ function transcript(role: unknown, exporter: unknown, ids: LinkIdentities, actio
     throw new TypeError(`Cannot ${action}: ids.clientId and ids.serverId must be strings`);
   }
   const parts = [utf8(PROOF_LABEL), utf8(role), exporter, utf8(ids.clientId), utf8(ids.serverId)];
-  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const part of parts) {
-    view.setUint32(at, part.length);
-    out.set(part, at + 4);
-    at += 4 + part.length;
-  }
-  return out;
-}
-
-async function hmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", copyBytes(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", k, copyBytes(data)));
+  return lengthPrefixed(parts);
 }

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import tls from "node:tls";
-import { TextLineStream } from "../tests/_lines.ts";
+import { TextLineStream } from "../tests/_shared/lines.ts";
 import { computeLinkProof, createHostCredentials, deriveClusterCaPem, tlsExporter, verifyLinkProof } from "./mod.ts";
 
 const PSK = "cross-runtime pre-shared key, 32 bytes or more";

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { generatePsk, isFrancisError, LocalHost } from "../mod.ts";
 import { createSqliteProvider } from "../providers/sqlite/mod.ts";
-import { TextLineStream } from "./_lines.ts";
+import { linesOf } from "./_shared/processes.ts";
 
 Deno.test("streams: SIGKILL of the owner mid-body rejects the caller's read with TransportError", async () => {
   const dir = await Deno.makeTempDir({ prefix: "francis-stream-crash-" });
@@ -26,7 +26,7 @@ Deno.test("streams: SIGKILL of the owner mid-body rejects the caller's read with
     requestTimeoutMs: 3_000,
   });
   try {
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(new TextLineStream());
+    const lines = linesOf(child.stdout);
     for await (const line of lines) if (line === "ready") break;
     await caller.start();
     const result = await caller.service.invokeStream("streamer", "s1", "tail");

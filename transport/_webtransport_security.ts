@@ -11,6 +11,7 @@
 import assert from "node:assert/strict";
 import { RetryLaterError } from "../errors.ts";
 import { deriveClusterCa } from "../security/cluster_ca.ts";
+import { sha256, utf8 } from "../security/_bytes.ts";
 import { createHostCredentials } from "../security/credentials.ts";
 import { hostIdentity } from "../security/identity.ts";
 import { issueLeafCertificate } from "../security/leaf.ts";
@@ -28,7 +29,6 @@ const PSK = new Uint8Array(32).fill(21);
 const OTHER_PSK = new Uint8Array(32).fill(22);
 const DAY = 86_400_000;
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
-const utf8 = (s: string) => new TextEncoder().encode(s);
 
 /** A raw session to the server: the first bidirectional stream as a channel, nothing sent yet. */
 async function rawChannel(port: number, hash: Uint8Array): Promise<WebTransportChannel> {
@@ -65,8 +65,7 @@ async function rawAuth(ch: WebTransportChannel, c: LinkCredentials, cheat: Cheat
   try {
     const [serverNonce, serverId, serverCert] = decodeHello(await within(hellos.next(2), "hello 2"), 5)!;
     const ids = { clientId, serverId: new TextDecoder().decode(serverId) };
-    const serverCertHash = cheat.serverHash ??
-      new Uint8Array(await crypto.subtle.digest("SHA-256", serverCert));
+    const serverCertHash = cheat.serverHash ?? await sha256(serverCert);
     const t = await transcriptHash({ clientNonce, serverNonce, serverCertHash, clientCert, ...ids });
     const signed = new Uint8Array([...utf8("francis/wt-link/v1 signature client"), ...t]);
     const sig = await signWith(await importSigningKey(c.keyPem), signed);

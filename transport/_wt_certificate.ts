@@ -10,6 +10,8 @@
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { UnauthorizedError } from "../errors.ts";
+import { fromBase64 } from "../_internal/base64.ts";
+import { copyBytes, sha256 } from "../security/_bytes.ts";
 import { parseIdentity } from "../security/identity.ts";
 
 /** A verified peer certificate. */
@@ -32,7 +34,7 @@ export interface VerifiedPeer {
 export function pemToDer(pem: string): Uint8Array<ArrayBuffer> {
   const m = /-----BEGIN [^-]+-----([^-]*)-----END [^-]+-----/.exec(pem);
   if (m === null) throw new TypeError("Cannot decode PEM: no PEM block found");
-  return Uint8Array.from(atob(m[1].replace(/\s/g, "")), (c) => c.charCodeAt(0));
+  return copyBytes(fromBase64(m[1].replace(/\s/g, "")));
 }
 
 /**
@@ -51,7 +53,7 @@ export function pemToDer(pem: string): Uint8Array<ArrayBuffer> {
  * ```
  */
 export async function certificateHash(certPem: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", pemToDer(certPem)));
+  return await sha256(pemToDer(certPem));
 }
 
 const caCache = new WeakMap<readonly string[], x509.X509Certificate[]>();

@@ -28,6 +28,7 @@
  */
 
 import { HostMismatchError, UnauthorizedError } from "../errors.ts";
+import { lengthPrefixed, sha256, timingSafeEqual, utf8 } from "../security/_bytes.ts";
 import { computeLinkProof, verifyLinkProof } from "../security/link_proof.ts";
 import { importSigningKey, pemToDer, signWith, verifyPeerCertificate, verifyWith } from "./_wt_certificate.ts";
 import { decodeHello as decodeHelloFields, type EarlyFrame, encodeHello, HelloReader } from "./_wt_hello.ts";
@@ -37,7 +38,6 @@ import type { LinkCredentials } from "./types.ts";
 
 const LABEL = "francis/wt-link/v1";
 const NONCE_BYTES = 32;
-const utf8 = (s: string): Uint8Array<ArrayBuffer> => new TextEncoder().encode(s);
 
 /** An authenticated channel, ready for a `MuxLink`. */
 export interface WtHandshakeResult {
@@ -47,10 +47,6 @@ export interface WtHandshakeResult {
   reader: FrameReader;
   /** Complete frames read past the handshake. */
   early: EarlyFrame[];
-}
-
-async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
 }
 
 function cat(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
@@ -80,7 +76,7 @@ interface Transcript {
 export async function transcriptHash(t: Transcript): Promise<Uint8Array<ArrayBuffer>> {
   const parts = [utf8(LABEL), t.clientNonce, t.serverNonce, t.serverCertHash, await sha256(t.clientCert)];
   parts.push(utf8(t.clientId), utf8(t.serverId));
-  return await sha256(cat(parts.flatMap((p) => [new Uint8Array(new Uint32Array([p.length]).buffer).reverse(), p])));
+  return await sha256(lengthPrefixed(parts));
 }
 
 const signed = (role: "client" | "server", t: Uint8Array): Uint8Array<ArrayBuffer> =>
@@ -110,7 +106,9 @@ export async function wtClientHandshake(
   const m2 = decodeFields(await hellos.next(2), 5, "server hello");
   const [serverNonce, serverIdBytes, serverCert, serverSig, serverProof] = m2;
   const serverCertHash = await sha256(serverCert);
-  if (!pinned.some((h) => equal(h, serverCertHash))) throw bad("the server certificate is not the pinned one");
+  if (!pinned.some((h) => timingSafeEqual(h, serverCertHash))) {
+    throw bad("the server certificate is not the pinned one");
+  }
   const server = await verifyPeerCertificate(serverCert, credentials.caPems, "server");
   if (new TextDecoder().decode(serverIdBytes) !== server.hostId) {
     throw bad("the server hello does not match its certificate");
@@ -175,8 +173,4 @@ function decodeFields(body: Uint8Array, count: number, what: string): Uint8Array
   const fields = decodeHelloFields(body, count);
   if (fields === undefined) throw bad(`malformed ${what}`);
   return fields;
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -8,6 +8,7 @@ import { isFrancisError, SignalAlreadyCompletedError, SignalPayloadTooLargeError
 import { createMemoryProvider } from "../../providers/memory/mod.ts";
 import type { ActorProvider } from "../../providers/types.ts";
 import { createTestHost } from "../../testing/test_host.ts";
+import { waitFor } from "../../testing/wait_for.ts";
 import type { LocalHost } from "../../host_local/host.ts";
 import { createSignal, type Signal } from "./mod.ts";
 
@@ -22,6 +23,16 @@ async function cluster(n: number, sig: Signal, provider: ActorProvider = createM
       await Promise.all(hosts.map((h) => h.stop()));
     },
   });
+}
+
+/** Whether the signal actor of `id` is active somewhere (its waiters are parked on it). */
+function isActive(provider: ActorProvider, name: string, id: string): Promise<boolean> {
+  return provider.lookupActor({
+    actorType: `francis.builtin.signal.${name}`,
+    actorId: id,
+    activeOnly: true,
+    healthCheckDeadlineMs: 20_000,
+  }).then(() => true, () => false);
 }
 
 /** The host the signal actor of `id` is placed on. */
@@ -46,12 +57,13 @@ const within = async <T>(ms: number, p: Promise<T>): Promise<T> => {
 
 Deno.test("signal: waiters on every host are released with the payload; later waits resolve promptly (C-92, C-2)", async () => {
   const sig = createSignal("deploys");
-  await using hosts = await cluster(3, sig);
+  const provider = createMemoryProvider();
+  await using hosts = await cluster(3, sig, provider);
   const payload = { version: "1.4.0", bytes: new Uint8Array([1, 2, 3]) };
   const waiters = hosts.flatMap((h) => [0, 1, 2].map(() => sig.service(h.service).wait("release-42")));
   const before = await sig.service(hosts[0].service).check("release-42");
   assert.deepEqual(before, { completed: false });
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => isActive(provider, "deploys", "release-42"), { what: "the waiters to park on the signal actor" });
   await sig.service(hosts[1].service).complete("release-42", payload);
   for (const got of await within(1_000, Promise.all(waiters))) assert.deepEqual(got, payload);
   for (const h of hosts) {
@@ -97,7 +109,7 @@ Deno.test("signal: waiters survive the owning host being stopped; a wait after t
   try {
     const waiters = hosts.map((h) => sig.service(h.service).wait<string>("job-1"));
     waiters.forEach((w) => w.catch(() => {}));
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => isActive(provider, "survive", "job-1"), { what: "the waiters to park on the signal actor" });
     const owner = await ownerOf(hosts, provider, "survive", "job-1");
     const survivors = hosts.filter((h) => h !== owner);
     await owner.stop();
@@ -122,10 +134,11 @@ Deno.test("signal: waiters survive the owning host being stopped; a wait after t
 
 Deno.test("signal: after an idle deactivation, wait and check still see the completion; retention expires it", async () => {
   const sig = createSignal("idle", { idleTimeoutMs: 50, retentionMs: 600 });
-  await using hosts = await cluster(2, sig);
+  const provider = createMemoryProvider();
+  await using hosts = await cluster(2, sig, provider);
   const svc = sig.service(hosts[0].service);
   await svc.complete("s", 7);
-  await new Promise((r) => setTimeout(r, 200)); // the actor idled out
+  await waitFor(async () => !(await isActive(provider, "idle", "s")), { what: "the signal actor to idle out" });
   assert.equal(await within(1_000, svc.wait("s")), 7);
   await new Promise((r) => setTimeout(r, 700));
   assert.deepEqual(await svc.check("s"), { completed: false }, "after retention it looks as if it never fired");

@@ -9,6 +9,7 @@ import { jsonCodec } from "../../_internal/codec.ts";
 import type { BuiltInAccess } from "../../host_local/builtin.ts";
 import type { WaitReply } from "./_actor.ts";
 import { HOLD_MS, MAX_HELD, SharedWaits } from "./_wait.ts";
+import { waitFor } from "../../testing/wait_for.ts";
 
 /** An access whose `peek` is `answer`; records every call's hold time. */
 function fakeAccess(answer: (id: string, holdMs: number, signal: AbortSignal) => Promise<WaitReply>) {
@@ -96,8 +97,9 @@ Deno.test("signal wait: at most MAX_HELD calls are held per host; the rest poll 
   assert.equal(calls.filter((x) => x.holdMs > 0).length, MAX_HELD);
   assert.equal(calls.filter((x) => x.holdMs === 0).length, 2);
   p.release(); // frees every hold slot; the pollers take them on their next round
-  await new Promise((r) => setTimeout(r, 150));
-  assert.equal(calls.filter((x) => x.holdMs > 0).length, MAX_HELD + 2);
+  await waitFor(() => calls.filter((x) => x.holdMs > 0).length === MAX_HELD + 2, {
+    what: "every poller to take a hold slot",
+  });
   c.abort();
   const results = await Promise.all(all);
   assert.equal(results.filter((r) => r === "go").length, MAX_HELD);

@@ -208,13 +208,18 @@ class MemoryProvider implements ActorProvider {
     });
   }
 
+  /** Drops expired claims (they no longer block a key). */
+  #purgeClaims(now: number): void {
+    for (const [k, exp] of this.#claims) if (exp <= now) this.#claims.delete(k);
+  }
+
   claimOnce(key: string, expiresAtMs: number): Promise<boolean> {
     return settle(() => {
       const now = this.#now("claimOnce");
       checkString("claimOnce", "key", key);
       checkTime("claimOnce", "expiresAtMs", expiresAtMs);
-      for (const [k, exp] of this.#claims) if (exp <= now) this.#claims.delete(k);
-      if (this.#claims.has(key)) return false;
+      const held = this.#claims.get(key);
+      if (held !== undefined && held > now) return false;
       this.#claims.set(key, expiresAtMs);
       return true;
     });
@@ -617,6 +622,7 @@ class MemoryProvider implements ActorProvider {
     return settle(() => {
       const now = this.#now("cleanup");
       checkInteger("cleanup", "healthCheckDeadlineMs", req.healthCheckDeadlineMs, 1);
+      this.#purgeClaims(now);
       return {
         expiredStates: this.#states.purgeExpired(now),
         deadHosts: this.#purgeDeadHosts(now, req.healthCheckDeadlineMs),
@@ -636,6 +642,7 @@ class MemoryProvider implements ActorProvider {
     try {
       const now = this.#clock.now();
       this.#states.purgeExpired(now);
+      this.#purgeClaims(now);
       // Without any registration there is no deadline, so no host is judged dead.
       if (this.#deadlineMs > 0) this.#purgeDeadHosts(now, this.#deadlineMs);
     } catch {

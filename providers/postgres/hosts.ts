@@ -248,6 +248,8 @@ export class HostStore {
         sqlFor(this.#ctx, "DELETE FROM {p}_state WHERE expiration IS NOT NULL AND expiration <= $1"),
         [now],
       );
+      // Expired single-use claims (JWT `jti`s) no longer block anything.
+      await tx.query(sqlFor(this.#ctx, "DELETE FROM {p}_claims WHERE expires_at <= $1"), [now]);
       return { dead: dead.map((r) => r.host_id as string), expiredStates: expired.count };
     });
     if (result === undefined) return undefined;

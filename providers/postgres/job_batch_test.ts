@@ -2,7 +2,7 @@
  * Group commit of the job members of the PostgreSQL provider: calls made in
  * one tick share one statement, yet each keeps its own outcome exactly as if
  * it had been sent alone (`job_dispatch.ts`, `job_leases.ts`), and the fetch
- * merges its two candidate branches in due order (`job_fetch.ts`).
+ * merges its two candidate branches in due order (`leasing.ts`).
  *
  * @module
  */

@@ -200,7 +200,18 @@ export function functionNames(prefix: string): string[] {
 
 /** Every table a prefix owns (dropping these, with `CASCADE`, removes the functions' triggers too). */
 export function tableNames(prefix: string): string[] {
-  return ["jobs", "dead_jobs", "alarms", "state", "active_actors", "host_types", "hosts", "metadata", "migrations"].map(
+  return [
+    "jobs",
+    "dead_jobs",
+    "alarms",
+    "state",
+    "active_actors",
+    "host_types",
+    "hosts",
+    "claims",
+    "metadata",
+    "migrations",
+  ].map(
     (
       t,
     ) => `${prefix}_${t}`,

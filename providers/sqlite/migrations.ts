@@ -148,8 +148,27 @@ BEGIN
 END;
 `;
 
+/**
+ * Version 4: repairs stores migrated to version 2 by an earlier release, whose
+ * version 2 added only `draining`: `max_hosts` and the claims table were later
+ * folded into version 2, so such stores reached version 3 without them. A
+ * no-op on every other store.
+ */
+function v4HostsRepair(db: DatabaseSync, prefix: string): void {
+  const columns = db.prepare(`PRAGMA table_info(${prefix}_hosts)`).all() as Row[];
+  if (!columns.some((c) => c.name === "max_hosts")) {
+    db.exec(`ALTER TABLE ${prefix}_hosts ADD COLUMN max_hosts INTEGER NOT NULL DEFAULT 0`);
+  }
+  db.exec(
+    `CREATE TABLE IF NOT EXISTS ${prefix}_claims (key TEXT NOT NULL PRIMARY KEY, expires_at INTEGER NOT NULL) STRICT, WITHOUT ROWID`,
+  );
+}
+
+/** One migration: SQL with `{p}` for the prefix, or a function for a step SQL alone cannot express. */
+export type Migration = string | ((db: DatabaseSync, prefix: string) => void);
+
 /** Every migration, in order. Append only. */
-export const MIGRATIONS: readonly string[] = [V1_INITIAL, V2_DRAINING, V3_JOBS];
+export const MIGRATIONS: readonly Migration[] = [V1_INITIAL, V2_DRAINING, V3_JOBS, v4HostsRepair];
 
 /** The schema version this library writes and understands. */
 export const SCHEMA_VERSION: number = MIGRATIONS.length;
@@ -169,7 +188,7 @@ export function withPrefix(sql: string, prefix: string): string {
  * @returns The version the schema had before.
  * @throws {ProviderError} If the stored version is newer than this library knows.
  */
-export function migrate(db: DatabaseSync, prefix: string, migrations: readonly string[] = MIGRATIONS): number {
+export function migrate(db: DatabaseSync, prefix: string, migrations: readonly Migration[] = MIGRATIONS): number {
   const supported = migrations.length;
   db.exec("BEGIN IMMEDIATE");
   try {
@@ -189,7 +208,9 @@ export function migrate(db: DatabaseSync, prefix: string, migrations: readonly s
       );
     }
     for (let version = current; version < supported; version++) {
-      db.exec(withPrefix(migrations[version], prefix));
+      const step = migrations[version];
+      if (typeof step === "string") db.exec(withPrefix(step, prefix));
+      else step(db, prefix);
     }
     if (current !== supported) {
       db.prepare(

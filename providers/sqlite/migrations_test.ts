@@ -116,3 +116,35 @@ Deno.test("acquire() of several providers on one new file migrates it once", asy
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("migrate() repairs a store whose version 2 predates max_hosts and claims (an earlier release's schema)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "francis-migrate-" });
+  const path = `${dir}/old.db`;
+  try {
+    // The schema an earlier release wrote: version 1, then a version 2 that only added `draining`.
+    const old = new DatabaseSync(path);
+    const oldV2 = "ALTER TABLE {p}_hosts ADD COLUMN draining INTEGER NOT NULL DEFAULT 0;";
+    migrate(old, "francis", [MIGRATIONS[0], oldV2]);
+    old.close();
+    const provider = createSqliteProvider({ path });
+    await provider.acquire();
+    try {
+      await provider.registerHost({
+        hostId: "h1",
+        address: "127.0.0.1:1",
+        maxHosts: 2,
+        healthCheckDeadlineMs: 10_000,
+        actorTypes: [],
+      });
+      assert.equal(await provider.claimOnce("jti-1", Date.now() + 60_000), true);
+      assert.equal(await provider.claimOnce("jti-1", Date.now() + 60_000), false);
+    } finally {
+      await provider.release();
+    }
+    const db = new DatabaseSync(path);
+    assert.equal(version(db), SCHEMA_VERSION);
+    db.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

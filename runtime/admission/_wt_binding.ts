@@ -28,7 +28,7 @@
  */
 
 import { typeName } from "../../_internal/validate.ts";
-import { sha256, utf8 } from "../../security/_bytes.ts";
+import { lengthPrefixed, sha256, utf8 } from "../../security/_bytes.ts";
 
 /** Label of the transcript. */
 export const WT_ADMISSION_LABEL = "francis/wt-admission/v1";
@@ -88,15 +88,7 @@ export async function wtAdmissionTranscript(input: WtAdmissionInput): Promise<Ui
     token,
     new Uint8Array([input.clientOnly ? 1 : 0]),
   ];
-  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const part of parts) {
-    view.setUint32(at, part.length);
-    out.set(part, at + 4);
-    at += 4 + part.length;
-  }
-  return new Uint8Array(await sha256(out));
+  return await sha256(lengthPrefixed(parts));
 }
 
 /**

@@ -17,7 +17,7 @@
  */
 
 import { typeName } from "../../_internal/validate.ts";
-import { copyBytes, hkdfSha256, timingSafeEqual, utf8 } from "../../security/_bytes.ts";
+import { hkdfSha256, hmacSha256, lengthPrefixed, timingSafeEqual, utf8 } from "../../security/_bytes.ts";
 
 /** Length of a bootstrap key, of a proof, of each nonce and of the exporter, bytes. */
 export const BOOTSTRAP_PROOF_BYTES = 32;
@@ -106,7 +106,7 @@ export async function computeBootstrapProof(
   check(exporter, action, "exporter");
   check(clientNonce, action, "clientNonce");
   check(serverNonce, action, "serverNonce");
-  return await hmac(key, transcript(exporter, clientNonce, serverNonce));
+  return await hmacSha256(key, transcript(exporter, clientNonce, serverNonce));
 }
 
 /**
@@ -143,7 +143,7 @@ export async function verifyBootstrapProof(
   check(exporter, action, "exporter");
   check(serverNonce, action, "serverNonce");
   if (!isBlock(clientNonce) || !isBlock(proof)) return false;
-  const expected = await hmac(key, transcript(exporter, clientNonce, serverNonce));
+  const expected = await hmacSha256(key, transcript(exporter, clientNonce, serverNonce));
   return timingSafeEqual(expected, proof);
 }
 
@@ -160,18 +160,5 @@ function check(value: unknown, action: string, field: string): void {
 
 function transcript(exporter: Uint8Array, clientNonce: Uint8Array, serverNonce: Uint8Array): Uint8Array {
   const parts = [utf8(PROOF_LABEL), exporter, clientNonce, serverNonce];
-  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const part of parts) {
-    view.setUint32(at, part.length);
-    out.set(part, at + 4);
-    at += 4 + part.length;
-  }
-  return out;
-}
-
-async function hmac(key: Uint8Array, data: Uint8Array): Promise<Uint8Array> {
-  const k = await crypto.subtle.importKey("raw", copyBytes(key), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", k, copyBytes(data)));
+  return lengthPrefixed(parts);
 }

@@ -12,7 +12,7 @@
  */
 
 import type { Logger } from "../../actor/types.ts";
-import { TextLineStream } from "../_lines.ts";
+import { TextLineStream } from "./lines.ts";
 
 /** The JSON config the parent put in the environment variable `name`. */
 export function childConfig<T>(name: string): T {

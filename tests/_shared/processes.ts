@@ -7,7 +7,7 @@
  * @module
  */
 
-import { TextLineStream } from "../_lines.ts";
+import { TextLineStream } from "./lines.ts";
 
 /** How much of a child's output is kept (the last characters). */
 const OUTPUT_TAIL = 20_000;
