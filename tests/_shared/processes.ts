@@ -37,8 +37,10 @@ export function linesOf(stream: ReadableStream<Uint8Array>): ReadableStream<stri
 }
 
 /** Passes every decoded chunk of `stream` to `append` until it ends. */
-export function collectText(stream: ReadableStream<Uint8Array>, append: (text: string) => void): void {
-  stream.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: (c) => append(c) })).catch(() => {});
+export function collectText(stream: ReadableStream<Uint8Array>, append: (text: string) => void): Promise<void> {
+  return stream.pipeThrough(new TextDecoderStream()).pipeTo(new WritableStream({ write: (c) => append(c) })).catch(
+    () => {},
+  );
 }
 
 /** Sends a signal; ignored when the process is already gone. */
@@ -94,7 +96,7 @@ export class LineProcess {
   output = "";
   /** Resolves once it printed `ready`; rejects if it exits first. */
   readonly ready: Promise<void>;
-  /** Resolves when the process exited. */
+  /** Resolves when the process exited and everything it printed was read (`failure`, `output` are final). */
   readonly exited: Promise<Deno.CommandStatus>;
   /** OS process ID. */
   readonly pid: number;
@@ -111,12 +113,11 @@ export class LineProcess {
     const proc = this.#proc = spawnDeno(o.args, o.env, "piped");
     this.pid = proc.pid;
     this.#writer = proc.stdin.getWriter();
-    this.exited = proc.status;
     const ready = Promise.withResolvers<void>();
     this.ready = ready.promise;
     this.ready.catch(() => {});
-    collectText(proc.stderr, (c) => this.#keep(c));
-    (async () => {
+    const stderrRead = collectText(proc.stderr, (c) => this.#keep(c));
+    const stdoutRead = (async () => {
       for await (const line of linesOf(proc.stdout)) {
         if (line.startsWith("ready ")) {
           this.readyFields = line.split(" ").slice(1);
@@ -136,6 +137,9 @@ export class LineProcess {
       for (const p of this.#pending.values()) p.reject(new Error(`${this.label} exited`));
       this.#pending.clear();
     });
+    // The exit status can arrive before the last lines are read: a `failed …` line printed just before exiting
+    // must be in `failure` by the time `exited` resolves.
+    this.exited = Promise.all([proc.status, stdoutRead, stderrRead]).then(([status]) => status);
   }
 
   #keep(text: string): void {
